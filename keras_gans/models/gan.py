@@ -1,0 +1,450 @@
+"""The base GAN: a subclassed ``keras.Model`` that trains with plain ``fit``."""
+
+import numpy as np
+import keras
+import tensorflow as tf
+
+from keras_gans import losses as losses_lib
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def replica_scaled(loss):
+    """Divide a per-replica mean loss by the number of replicas in sync.
+
+    Under ``tf.distribute`` the optimizer sums gradients across replicas, so
+    each replica's loss must be its share of the global-batch mean.
+
+    Args:
+        loss: scalar tensor, the mean over this replica's batch.
+
+    Returns:
+        Scalar tensor.
+    """
+    ctx = tf.distribute.get_replica_context()
+    replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+    return loss / replicas if replicas > 1 else loss
+
+
+def check_precision(precision):
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"precision must be one of {PRECISIONS}, got {precision!r}."
+        )
+    return precision
+
+
+def validate_images(images, image_shape, what="images"):
+    """Check a batch of images against ``image_shape`` at trace time.
+
+    Args:
+        images: tensor ``[batch, h, w, c]``.
+        image_shape: expected ``(h, w, c)``.
+        what: str, name used in the error.
+
+    Returns:
+        The images cast to float32.
+    """
+    dtype = keras.backend.standardize_dtype(images.dtype)
+    if "float" not in dtype:
+        raise ValueError(
+            f"{what} must be floats in [-1, 1], got dtype {dtype}: scale them with "
+            "x / 127.5 - 1 (kg.data.load does this)."
+        )
+    shape = tuple(images.shape[1:])
+    if len(shape) != 3 or any(
+        s is not None and s != e for s, e in zip(shape, image_shape)
+    ):
+        raise ValueError(
+            f"{what} have shape {shape} per example but this GAN makes {tuple(image_shape)}: "
+            "resize the data or build the GAN with a matching image_shape."
+        )
+    return tf.cast(images, "float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class GAN(keras.Model):
+    """A generator and a discriminator trained adversarially with ``fit``.
+
+    The base class of every family. It owns both networks, overrides
+    ``train_step`` (one discriminator update, then one generator update per
+    batch), tracks ``d_loss`` and ``g_loss``, draws all training noise from a
+    ``keras.random.SeedGenerator`` whose state is saved with the model, and
+    serializes both networks in its config, so a ``.keras`` file restores a
+    model that continues training with both optimizers' state.
+
+    Calling the model runs the generator: ``gan(z)`` returns images.
+
+    Args:
+        generator: ``keras.Model`` mapping ``[batch, latent_dim]`` to images in
+            [-1, 1]. None builds the family's default network.
+        discriminator: ``keras.Model`` mapping images to ``[batch, 1]`` scores.
+            None builds the family's default network.
+        latent_dim: int, size of ``z``; inferred from ``generator`` when given.
+        image_shape: tuple ``(height, width, channels)``; inferred from
+            ``generator`` when given.
+        seed: int or None, seed of the training noise (None: a random seed).
+        precision: ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``,
+            the dtype policy of the default networks. Set per network, never
+            globally; outputs stay float32.
+        **kwargs: passed to ``keras.Model`` (``name``...).
+
+    Example:
+        >>> import keras_gans as kg
+        >>> gan = kg.models.DCGAN(latent_dim=64, image_shape=(28, 28, 1))
+        >>> gan.compile()
+        >>> images = gan.generate(4, seed=0)
+        >>> images.shape
+        (4, 28, 28, 1)
+    """
+
+    #: loss used by ``compile(loss="auto")``; families override it.
+    default_loss = "non_saturating"
+
+    def __init__(
+        self,
+        generator=None,
+        discriminator=None,
+        latent_dim=None,
+        image_shape=None,
+        seed=None,
+        precision="float32",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.precision = check_precision(precision)
+        if generator is not None:
+            latent_dim, image_shape = self._infer_shapes(generator, latent_dim, image_shape)
+        self.latent_dim = int(latent_dim if latent_dim is not None else 128)
+        self.image_shape = tuple(int(s) for s in (image_shape or (28, 28, 1)))
+        self.seed = None if seed is None else int(seed)
+        self.generator = generator if generator is not None else self.build_generator()
+        self.discriminator = (
+            discriminator if discriminator is not None else self.build_discriminator()
+        )
+        self._check_networks()
+        self.seed_generator = keras.random.SeedGenerator(self.seed, name="seed_generator")
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.g_optimizer = None
+        self.d_optimizer = None
+        self.loss_spec = None
+        # Both networks are built functional models, so the GAN has all its
+        # state now; marking it built lets `.keras` loading and distribution
+        # strategies skip a symbolic call (which would feed images to `call`).
+        self.built = True
+
+    # ------------------------------------------------------------ networks
+    @property
+    def network_dtype(self):
+        """The dtype policy name the default networks are built with."""
+        return None if self.precision == "float32" else self.precision
+
+    def build_generator(self):
+        """Build the family's default generator (subclasses implement it)."""
+        raise ValueError(
+            f"{type(self).__name__} has no default generator: pass generator=... "
+            "or use a family such as kg.models.DCGAN."
+        )
+
+    def build_discriminator(self):
+        """Build the family's default discriminator (subclasses implement it)."""
+        raise ValueError(
+            f"{type(self).__name__} has no default discriminator: pass discriminator=... "
+            "or use a family such as kg.models.DCGAN."
+        )
+
+    @staticmethod
+    def _infer_shapes(generator, latent_dim, image_shape):
+        inputs = generator.inputs if isinstance(generator.inputs, list) else [generator.inputs]
+        g_latent = inputs[0].shape[-1]
+        g_image = tuple(generator.outputs[0].shape[1:])
+        if latent_dim is not None and g_latent is not None and int(latent_dim) != g_latent:
+            raise ValueError(
+                f"latent_dim={latent_dim} but the generator takes z of size {g_latent}: "
+                "drop latent_dim or pass a matching one."
+            )
+        if image_shape is not None and tuple(image_shape) != g_image:
+            raise ValueError(
+                f"image_shape={tuple(image_shape)} but the generator makes {g_image}: "
+                "drop image_shape or pass a matching one."
+            )
+        return g_latent, g_image
+
+    def _check_networks(self):
+        g_out = tuple(self.generator.outputs[0].shape[1:])
+        d_inputs = self.discriminator.inputs
+        d_in = tuple(d_inputs[0].shape[1:])
+        if g_out != self.image_shape:
+            raise ValueError(
+                f"the generator makes images of shape {g_out} but image_shape is "
+                f"{self.image_shape}: make them match."
+            )
+        if d_in != self.image_shape:
+            raise ValueError(
+                f"the discriminator takes images of shape {d_in} but the generator makes "
+                f"{self.image_shape}: build both networks for the same image shape."
+            )
+
+    # ------------------------------------------------------------ compile
+    def default_optimizer(self, role):
+        """The optimizer ``compile("auto")`` uses for ``role`` ("generator"/"discriminator").
+
+        DCGAN's Adam(2e-4, beta_1=0.5); families override it.
+        """
+        return keras.optimizers.Adam(2e-4, beta_1=0.5, name=f"{role}_adam")
+
+    def _resolve_optimizer(self, spec, role):
+        if isinstance(spec, str) and spec == "auto":
+            opt = self.default_optimizer(role)
+        else:
+            opt = keras.optimizers.get(spec)
+            if isinstance(spec, keras.optimizers.Optimizer):
+                opt = spec
+        if opt is None:
+            raise ValueError(f"{role} optimizer is required: pass 'auto' or an optimizer.")
+        if self.precision == "mixed_float16" and not isinstance(
+            opt, keras.optimizers.LossScaleOptimizer
+        ):
+            # float16 gradients underflow without dynamic loss scaling.
+            opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{role}_loss_scale")
+        return opt
+
+    def compile(self, g_optimizer="auto", d_optimizer="auto", loss="auto", **kwargs):
+        """Configure training.
+
+        Args:
+            g_optimizer: ``"auto"`` (the family default), an optimizer name,
+                config dict or instance, for the generator.
+            d_optimizer: same, for the discriminator (critic).
+            loss: ``"auto"`` (the family default), a name from
+                ``kg.losses.get`` (``"non_saturating"``, ``"least_squares"``,
+                ``"wasserstein"``, ``"hinge"``, ``"minimax"``) or a pair
+                ``(discriminator_loss_fn, generator_loss_fn)``.
+            **kwargs: ``jit_compile``, ``steps_per_execution``, ``run_eagerly``
+                for ``keras.Model.compile``.
+
+        Example:
+            >>> gan.compile(g_optimizer=keras.optimizers.Adam(1e-4), loss="hinge")
+        """
+        for key in ("optimizer", "metrics", "loss_weights", "weighted_metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"GAN.compile does not take {key}=: use g_optimizer=, d_optimizer= and loss=."
+                )
+            kwargs.pop(key, None)
+        super().compile(optimizer=None, loss=None, **kwargs)
+        self.g_optimizer = self._resolve_optimizer(g_optimizer, "generator")
+        self.d_optimizer = self._resolve_optimizer(d_optimizer, "discriminator")
+        self.loss_spec = self.default_loss if loss == "auto" else loss
+        if isinstance(self.loss_spec, str):
+            self.d_loss_fn, self.g_loss_fn = losses_lib.get(self.loss_spec)
+        elif isinstance(self.loss_spec, (tuple, list)) and len(self.loss_spec) == 2:
+            self.d_loss_fn, self.g_loss_fn = self.loss_spec
+        else:
+            raise ValueError(
+                "loss must be 'auto', a loss name or a (d_loss_fn, g_loss_fn) pair, "
+                f"got {loss!r}."
+            )
+        self._compile_kwargs = {
+            k: kwargs[k] for k in ("jit_compile", "steps_per_execution") if k in kwargs
+        }
+
+    def optimizers(self):
+        """Return ``{name: optimizer}`` for every optimizer this GAN trains with."""
+        return {"g_optimizer": self.g_optimizer, "d_optimizer": self.d_optimizer}
+
+    def optimizer_variables(self):
+        """Return ``{optimizer name: the variables it updates}`` (used to build them)."""
+        return {
+            "g_optimizer": self.generator.trainable_variables,
+            "d_optimizer": self.discriminator.trainable_variables,
+        }
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        loss = self.loss_spec
+        if not isinstance(loss, str):
+            loss = [keras.saving.serialize_keras_object(fn) for fn in loss]
+        config = {
+            name: keras.optimizers.serialize(opt) for name, opt in self.optimizers().items()
+        }
+        config["loss"] = loss
+        config.update(self._compile_kwargs)
+        return config
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for name in self.optimizers():
+            config[name] = keras.optimizers.deserialize(config[name])
+        if isinstance(config.get("loss"), list):
+            config["loss"] = tuple(
+                keras.saving.deserialize_keras_object(fn) for fn in config["loss"]
+            )
+        self.compile(**config)
+        self.build_optimizers()
+
+    def build_optimizers(self):
+        """Create every optimizer's variables (slots) now, so a checkpoint can fill them."""
+        variables = self.optimizer_variables()
+        for name, opt in self.optimizers().items():
+            if not opt.built:
+                opt.build(variables[name])
+
+    # ------------------------------------------------------------ sampling
+    def call(self, inputs, training=False):
+        """Run the generator: ``gan(z)`` returns images in [-1, 1]."""
+        return self.generator(inputs, training=training)
+
+    def sample_latent(self, n, seed=None):
+        """Return ``n`` latent vectors as a float32 numpy array ``[n, latent_dim]``.
+
+        Args:
+            n: int, how many.
+            seed: int for a reproducible draw; None for fresh noise. This never
+                touches the training noise state.
+
+        Returns:
+            ``np.ndarray`` of standard normal samples.
+        """
+        n = self._check_count(n)
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
+
+    @staticmethod
+    def _check_count(n):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}.")
+        return int(n)
+
+    def generate(self, n, seed=None, batch_size=256):
+        """Generate ``n`` images.
+
+        Args:
+            n: int, how many images.
+            seed: int for reproducible samples, None for fresh ones.
+            batch_size: int, images generated per forward pass.
+
+        Returns:
+            float32 ``np.ndarray`` ``[n, height, width, channels]`` in [-1, 1].
+
+        Example:
+            >>> images = gan.generate(16, seed=0)
+        """
+        z = self.sample_latent(n, seed)
+        return self._run_generator([z], batch_size)
+
+    def _run_generator(self, inputs, batch_size):
+        out = []
+        for start in range(0, len(inputs[0]), batch_size):
+            chunk = [x[start : start + batch_size] for x in inputs]
+            chunk = chunk[0] if len(chunk) == 1 else chunk
+            out.append(keras.ops.convert_to_numpy(self.generator(chunk, training=False)))
+        return np.concatenate(out).astype("float32")
+
+    # ------------------------------------------------------------ training
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def unpack_data(self, data):
+        """Return the real images of a batch (labels, if any, are ignored)."""
+        if isinstance(data, (tuple, list)):
+            if not data:
+                raise ValueError("the dataset yields empty tuples: yield image batches.")
+            data = data[0]
+        if isinstance(data, dict):
+            raise ValueError(
+                "the dataset yields dicts: map it to image batches (or (images, labels))."
+            )
+        return validate_images(data, self.image_shape)
+
+    def noise(self, batch_size):
+        """Draw training latents from the model's seed generator."""
+        return keras.random.normal(
+            (batch_size, self.latent_dim), seed=self.seed_generator
+        )
+
+    def apply_loss(self, tape, loss, optimizer, variables):
+        """Take one optimizer step on ``loss`` (replica-scaled and loss-scaled)."""
+        scaled = optimizer.scale_loss(replica_scaled(loss))
+        grads = tape.gradient(scaled, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+
+    def discriminator_step(self, real):
+        """One discriminator update on a real batch; returns the loss."""
+        batch = tf.shape(real)[0]
+        fake = self.generator(self.noise(batch), training=True)
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            real_out = self.discriminator(real, training=True)
+            fake_out = self.discriminator(fake, training=True)
+            loss = self.d_loss_fn(real_out, fake_out)
+        self.apply_loss(tape, loss, self.d_optimizer, variables)
+        return loss
+
+    def generator_step(self, batch):
+        """One generator update with ``batch`` fresh latents; returns the loss."""
+        z = self.noise(batch)
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake = self.generator(z, training=True)
+            loss = self.g_loss_fn(self.discriminator(fake, training=True))
+        self.apply_loss(tape, loss, self.g_optimizer, variables)
+        return loss
+
+    def _check_compiled(self):
+        if self.g_optimizer is None:
+            raise ValueError("the GAN is not compiled: call gan.compile() before fit.")
+
+    def train_step(self, data):
+        self._check_compiled()
+        real = self.unpack_data(data)
+        d_loss = self.discriminator_step(real)
+        g_loss = self.generator_step(tf.shape(real)[0])
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        self._check_compiled()
+        real = self.unpack_data(data)
+        fake = self.generator(self.noise(tf.shape(real)[0]), training=False)
+        fake_out = self.discriminator(fake, training=False)
+        real_out = self.discriminator(real, training=False)
+        self.d_loss_tracker.update_state(self.d_loss_fn(real_out, fake_out))
+        self.g_loss_tracker.update_state(self.g_loss_fn(fake_out))
+        return {m.name: m.result() for m in self.metrics}
+
+    # ------------------------------------------------------------ saving
+    def save_own_variables(self, store):
+        # The seed generator is not a Keras layer, so its state would not be
+        # saved; saving it makes a resumed run draw the same noise.
+        store["seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state.value)
+
+    def load_own_variables(self, store):
+        if "seed_state" in store:
+            self.seed_generator.state.assign(np.asarray(store["seed_state"]))
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "latent_dim": self.latent_dim,
+            "image_shape": list(self.image_shape),
+            "seed": self.seed,
+            "precision": self.precision,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        try:
+            return cls(**config)
+        except TypeError as err:
+            raise ValueError(f"invalid {cls.__name__} config: {err}") from None

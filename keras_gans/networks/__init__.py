@@ -1,0 +1,5 @@
+"""Generator and discriminator builders (functional Keras models)."""
+
+from keras_gans.networks.dcgan import dcgan_discriminator, dcgan_generator, upsampling_plan
+
+__all__ = ["dcgan_generator", "dcgan_discriminator", "upsampling_plan"]
