@@ -1,0 +1,12 @@
+"""Datasets as tf.data pipelines scaled to [-1, 1]."""
+
+from keras_gans.data.idx import read_idx
+from keras_gans.data.loader import (
+    FASHION_MNIST_CLASSES,
+    check_images,
+    load,
+    load_numpy,
+    to_pipeline,
+)
+
+__all__ = ["load", "load_numpy", "to_pipeline", "check_images", "read_idx", "FASHION_MNIST_CLASSES"]

@@ -1,0 +1,315 @@
+"""Datasets to tf.data pipelines scaled to [-1, 1].
+
+Sources, tried in order for a name: a TFDS dataset already prepared on this
+machine, IDX files (``$KERAS_GANS_DATA`` or the Debian package's folder), then
+a TFDS download. Local copies come before the download so that an offline
+machine never waits on the network. A path may be an IDX folder, an image
+folder (one subfolder per class, or images directly), or a ``.npz`` file with
+``images`` (and optionally ``labels``); numpy arrays are taken as they are.
+"""
+
+import os
+
+import numpy as np
+
+from keras_gans.data import idx
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def _offline():
+    return os.environ.get("KERAS_GANS_OFFLINE", "") not in ("", "0")
+
+
+def how_to_get(name):
+    """One sentence telling how to make dataset ``name`` available offline."""
+    hints = []
+    if name in idx.DEBIAN_PACKAGES:
+        hints.append(f"'apt-get install {idx.DEBIAN_PACKAGES[name]}'")
+    hints.append(f"set KERAS_GANS_DATA to a folder holding its IDX files or a '{name}' subfolder")
+    hints.append(f"run once online so TFDS can download it (tfds.load('{name}'))")
+    return "; or ".join(hints)
+
+
+def check_images(images, labels=None):
+    """Validate and normalize an image array (and labels) to uint8/float NHWC.
+
+    Args:
+        images: array ``[n, h, w]`` or ``[n, h, w, c]``; uint8 in [0, 255] or
+            float in [-1, 1].
+        labels: optional int array ``[n]``.
+
+    Returns:
+        ``(images, labels)`` with a channel axis and int32 labels.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4:
+        raise ValueError(
+            f"images must have shape [n, height, width] or [n, height, width, channels], "
+            f"got {images.shape}."
+        )
+    if len(images) == 0:
+        raise ValueError("the dataset is empty: it has no images.")
+    if images.dtype == np.uint8:
+        pass
+    elif np.issubdtype(images.dtype, np.floating):
+        lo, hi = float(images.min()), float(images.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.0 or hi > 1.0:
+            raise ValueError(
+                f"float images must lie in [-1, 1], got values in [{lo}, {hi}]: pass uint8 "
+                "images or scale them with x / 127.5 - 1."
+            )
+        images = images.astype("float32")
+    else:
+        raise ValueError(
+            f"images must be uint8 in [0, 255] or float in [-1, 1], got dtype {images.dtype}."
+        )
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be integers, got dtype {labels.dtype}.")
+        if labels.shape != (len(images),):
+            raise ValueError(
+                f"got {len(images)} images but labels of shape {labels.shape}: one label per image."
+            )
+        labels = labels.astype("int32")
+    return images, labels
+
+
+def _tfds_builder(name):
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        return None
+    try:
+        return tfds.builder(name)
+    except Exception:  # unknown name or a broken registry entry
+        return None
+
+
+def _tfds_numpy(builder, split, image_key="image"):
+    """Read a prepared TFDS split into memory (small image datasets)."""
+    import tensorflow_datasets as tfds
+
+    ds = builder.as_dataset(split=split)
+    images, labels = [], []
+    for ex in tfds.as_numpy(ds):
+        images.append(ex[image_key])
+        if "label" in ex:
+            labels.append(ex["label"])
+    return np.stack(images), (np.asarray(labels) if labels else None)
+
+
+def _folder_numpy(path, image_size=None, channels=None):
+    """Read an image folder: images directly, or one subfolder per class."""
+    import tensorflow as tf
+
+    entries = sorted(os.listdir(path))
+    classes = [e for e in entries if os.path.isdir(os.path.join(path, e))]
+    files, labels = [], []
+    if classes:
+        for i, c in enumerate(classes):
+            for f in sorted(os.listdir(os.path.join(path, c))):
+                if f.lower().endswith(_IMAGE_SUFFIXES):
+                    files.append(os.path.join(path, c, f))
+                    labels.append(i)
+    else:
+        files = [os.path.join(path, f) for f in entries if f.lower().endswith(_IMAGE_SUFFIXES)]
+    if not files:
+        raise ValueError(
+            f"no images ({', '.join(_IMAGE_SUFFIXES)}) in {path} or its subfolders."
+        )
+    images = []
+    for f in files:
+        try:
+            img = tf.io.decode_image(tf.io.read_file(f), channels=channels or 0, expand_animations=False)
+        except Exception as err:
+            raise ValueError(f"cannot decode image {f}: {err}") from None
+        if image_size is not None:
+            img = tf.cast(tf.image.resize(img, image_size, antialias=True), "uint8")
+        images.append(img.numpy())
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"images in {path} have different shapes {sorted(shapes)[:3]}: pass image_size=(h, w)."
+        )
+    return np.stack(images), (np.asarray(labels, "int32") if classes else None)
+
+
+def load_numpy(source, split="train", image_size=None):
+    """Load a dataset into memory as uint8 images and int labels.
+
+    Args:
+        source: a dataset name (``"fashion_mnist"``, any TFDS image dataset),
+            a path (IDX folder, image folder, ``.npz``), an image array, or an
+            ``(images, labels)`` tuple of arrays.
+        split: ``"train"`` or ``"test"`` (TFDS names accept any split string).
+        image_size: optional ``(height, width)`` to resize image folders to.
+
+    Returns:
+        ``(images, labels)``: images ``[n, h, w, c]`` (uint8, or float32 in
+        [-1, 1] when given as floats); labels int32 ``[n]`` or None.
+
+    Example:
+        >>> images, labels = load_numpy("fashion_mnist", split="test")
+        >>> images.shape, labels[:3]
+        ((10000, 28, 28, 1), array([9, 2, 1], dtype=int32))
+    """
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        return check_images(*source)
+    if isinstance(source, np.ndarray):
+        return check_images(source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise ValueError(
+            f"source must be a dataset name, a path, an array or (images, labels), got {type(source).__name__}."
+        )
+    source = os.fspath(source)
+    if os.path.exists(source):
+        if os.path.isdir(source):
+            if idx.has_idx(source, split):
+                return check_images(*idx.load_idx_split(source, split))
+            return check_images(*_folder_numpy(source, image_size))
+        if source.endswith(".npz"):
+            with np.load(source) as f:
+                if "images" not in f:
+                    raise ValueError(f"{source} has no 'images' array (it has {sorted(f.files)}).")
+                return check_images(f["images"], f["labels"] if "labels" in f else None)
+        raise ValueError(f"{source} is a file but not a .npz: pass a folder, a .npz or a dataset name.")
+    if os.sep in source or source.startswith("."):
+        raise FileNotFoundError(f"data folder {source} does not exist: check the path.")
+
+    root = os.environ.get("KERAS_GANS_DATA")
+    if root and not os.path.isdir(root):
+        raise FileNotFoundError(
+            f"KERAS_GANS_DATA={root} is not a folder: point it at the folder holding the data, or unset it."
+        )
+    builder = _tfds_builder(source)
+    if builder is not None and builder.is_prepared():
+        return check_images(*_tfds_numpy(builder, split))
+    for folder in idx.idx_dirs(source):
+        if idx.has_idx(folder, split):
+            return check_images(*idx.load_idx_split(folder, split))
+    if builder is None:
+        if source in idx.SYSTEM_DIRS:
+            raise FileNotFoundError(f"{source} is not on this machine: {how_to_get(source)}.")
+        raise ValueError(
+            f"unknown dataset {source!r}: not a TFDS dataset name, an existing path, or IDX "
+            "data under KERAS_GANS_DATA. Pass a TFDS image dataset name (e.g. 'fashion_mnist'), "
+            "a folder, a .npz file or numpy arrays."
+        )
+    if _offline():
+        raise FileNotFoundError(
+            f"{source} is not on this machine and KERAS_GANS_OFFLINE is set: {how_to_get(source)}."
+        )
+    try:
+        builder.download_and_prepare()
+    except Exception as err:
+        raise FileNotFoundError(
+            f"could not download {source} with TFDS ({type(err).__name__}): {how_to_get(source)}."
+        ) from None
+    return check_images(*_tfds_numpy(builder, split))
+
+
+def to_pipeline(images, labels=None, batch_size=128, shuffle=True, seed=None, drop_remainder=True):
+    """Build a shuffled, batched, prefetched dataset scaled to [-1, 1].
+
+    Scaling runs on whole batches (one vectorized op per batch, not per image)
+    after the uint8 images are shuffled, which keeps the input pipeline well
+    ahead of the train step on two cores.
+
+    Args:
+        images: uint8 ``[n, h, w, c]`` or float32 in [-1, 1].
+        labels: optional int32 ``[n]``; when given, elements are ``(images, labels)``.
+        batch_size: int.
+        shuffle: bool, reshuffle every epoch.
+        seed: int or None, the shuffle seed.
+        drop_remainder: bool, drop the last partial batch (GAN steps like a fixed batch).
+
+    Returns:
+        ``tf.data.Dataset``.
+    """
+    import tensorflow as tf
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+    if drop_remainder and len(images) < batch_size:
+        raise ValueError(
+            f"the dataset has {len(images)} images, fewer than one batch of {batch_size}: "
+            "use a smaller batch_size."
+        )
+    elements = images if labels is None else (images, labels)
+    ds = tf.data.Dataset.from_tensor_slices(elements)
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+
+    def scale(x):
+        if x.dtype == tf.uint8:
+            return tf.cast(x, tf.float32) / 127.5 - 1.0
+        return x
+
+    if labels is None:
+        ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda x, y: (scale(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def load(
+    source,
+    split="train",
+    batch_size=128,
+    labels=False,
+    shuffle=True,
+    seed=None,
+    classes=None,
+    image_size=None,
+    drop_remainder=True,
+):
+    """Load a dataset as a shuffled, batched, prefetched ``tf.data.Dataset`` in [-1, 1].
+
+    Args:
+        source: a TFDS image dataset name (``"fashion_mnist"``, ``"mnist"``,
+            ``"cifar10"``...), a path (IDX folder, image folder, ``.npz``), an
+            image array, or an ``(images, labels)`` tuple of arrays.
+        split: ``"train"`` or ``"test"`` (TFDS accepts its own split strings).
+        batch_size: int, images per batch.
+        labels: bool, yield ``(images, labels)`` instead of images.
+        shuffle: bool, reshuffle each epoch.
+        seed: int or None, the shuffle seed.
+        classes: optional iterable of class ids to keep (e.g. ``[7]`` for sneakers).
+        image_size: optional ``(height, width)`` for image folders.
+        drop_remainder: bool, drop the last partial batch.
+
+    Returns:
+        ``tf.data.Dataset`` of float32 images ``[batch, h, w, c]`` in [-1, 1]
+        (and int32 labels ``[batch]`` when ``labels=True``).
+
+    Example:
+        >>> ds = load("fashion_mnist", batch_size=128)
+        >>> next(iter(ds)).shape
+        TensorShape([128, 28, 28, 1])
+    """
+    images, y = load_numpy(source, split=split, image_size=image_size)
+    if (labels or classes is not None) and y is None:
+        raise ValueError(
+            f"{source!r} has no labels: use labels=False and classes=None, or a labelled source."
+        )
+    if classes is not None:
+        keep = np.isin(y, np.asarray(list(classes)))
+        if not keep.any():
+            raise ValueError(f"no images of classes {list(classes)} in {source!r}.")
+        images, y = images[keep], y[keep]
+    return to_pipeline(
+        images, y if labels else None, batch_size=batch_size, shuffle=shuffle, seed=seed,
+        drop_remainder=drop_remainder,
+    )

@@ -1,0 +1,39 @@
+"""Shared fixtures: real Fashion-MNIST from the Debian package (or KERAS_GANS_DATA)."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fmnist_train():
+    """Fashion-MNIST train split: ``(images uint8 [60000, 28, 28, 1], labels int32)``."""
+    from keras_gans.data import load_numpy
+
+    return load_numpy("fashion_mnist", split="train")
+
+
+@pytest.fixture(scope="session")
+def fmnist_test():
+    """Fashion-MNIST test split: ``(images uint8 [10000, 28, 28, 1], labels int32)``."""
+    from keras_gans.data import load_numpy
+
+    return load_numpy("fashion_mnist", split="test")
+
+
+def scaled(images):
+    """uint8 images -> float32 in [-1, 1]."""
+    return images.astype("float32") / 127.5 - 1.0
+
+
+def weights_of(model):
+    """Copy of every variable of ``model`` as ``{path: ndarray}``."""
+    return {v.path: np.array(v.numpy()) for v in model.variables}
+
+
+def changed(before, after, atol=0.0):
+    """Paths whose values differ between two ``weights_of`` snapshots."""
+    return {k for k in before if not np.allclose(before[k], after[k], atol=atol, rtol=0)}
