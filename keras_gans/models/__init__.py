@@ -3,4 +3,20 @@
 from keras_gans.models.gan import GAN
 from keras_gans.models.dcgan import DCGAN
 
-__all__ = ["GAN", "DCGAN"]
+#: Family name (as used by the CLI and zoo names) -> class.
+FAMILIES = {"dcgan": DCGAN}
+
+
+def get_family(name):
+    """Return the GAN class of family ``name`` (``"dcgan"``, ``"cgan"``, ...).
+
+    Example:
+        >>> get_family("dcgan").__name__
+        'DCGAN'
+    """
+    if name not in FAMILIES:
+        raise ValueError(f"unknown GAN family {name!r}: use one of {sorted(FAMILIES)}.")
+    return FAMILIES[name]
+
+
+__all__ = ["GAN", "DCGAN", "FAMILIES", "get_family"]

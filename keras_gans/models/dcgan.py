@@ -32,6 +32,8 @@ class DCGAN(GAN):
         >>> gan.fit(kg.data.load("fashion_mnist", batch_size=128), epochs=1)  # doctest: +SKIP
     """
 
+    family = "dcgan"
+
     def __init__(self, latent_dim=None, image_shape=None, width=64, **kwargs):
         self.width = int(width)
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, **kwargs)

@@ -100,6 +100,11 @@ class GAN(keras.Model):
 
     #: loss used by ``compile(loss="auto")``; families override it.
     default_loss = "non_saturating"
+    #: family name used by the CLI, the zoo and exports.
+    family = "gan"
+    #: what a training batch holds: "images", "labelled" ((images, labels))
+    #: or "unpaired" ((a, b)); the CLI loads data accordingly.
+    data_kind = "images"
 
     def __init__(
         self,
@@ -333,6 +338,14 @@ class GAN(keras.Model):
         """
         z = self.sample_latent(n, seed)
         return self._run_generator([z], batch_size)
+
+    def preview(self, n, seed=0, inputs=None):
+        """Images for a progress grid: ``n`` samples from a fixed seed.
+
+        Families override it (conditional GANs cycle through classes, CycleGAN
+        shows translations of ``inputs``).
+        """
+        return self.generate(n, seed=seed)
 
     def _run_generator(self, inputs, batch_size):
         out = []
