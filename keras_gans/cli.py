@@ -1,0 +1,205 @@
+"""The ``keras-gans`` command: one verb per job.
+
+    keras-gans train dcgan --dataset fashion_mnist --epochs 5 --out runs/dcgan
+    keras-gans sample runs/dcgan/model.keras --n 64 --out grid.png
+    keras-gans evaluate runs/dcgan/model.keras --dataset fashion_mnist --n 10000
+    keras-gans export dcgan.fashion_mnist --format saved_model --out serving
+    keras-gans zoo list
+
+Bad input exits with code 2 and a one-line reason on stderr.
+"""
+
+import argparse
+import os
+import sys
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported in one line, exit code 2."""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------- train
+def _add_train(sub):
+    p = sub.add_parser(
+        "train",
+        help="train a GAN family on a dataset",
+        description="Train a GAN with model.fit: a .keras checkpoint and a sample grid each epoch.",
+    )
+    p.add_argument("family", help="GAN family: dcgan, cgan, wgan_gp or cyclegan")
+    p.add_argument("--dataset", default="fashion_mnist",
+                   help="TFDS name, IDX/image folder or .npz (default: fashion_mnist)")
+    p.add_argument("--epochs", type=_positive_int, default=5)
+    p.add_argument("--batch-size", type=_positive_int, default=None,
+                   help="images per batch (default: the family's)")
+    p.add_argument("--steps-per-epoch", type=_positive_int, default=None,
+                   help="cap on batches per epoch (default: the whole dataset)")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, sample grids, history")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/model.keras with its optimizer and seed state")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                   help="constructor argument of the family, e.g. --config latent_dim=64 (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the training noise and shuffling")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multi_worker"), default="default",
+                   help="tf.distribute strategy (multi_worker reads TF_CONFIG)")
+    p.add_argument("--classes", default=None,
+                   help="comma-separated class ids to keep (cyclegan: the two domains, e.g. 7,9)")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    p.set_defaults(run=_cmd_train)
+
+
+def _parse_config(pairs):
+    import json
+
+    config = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(f"--config expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            config[key] = json.loads(value)
+        except ValueError:
+            config[key] = value
+    return config
+
+
+def _cmd_train(args):
+    from keras_gans import trainer
+
+    classes = None
+    if args.classes:
+        try:
+            classes = [int(c) for c in args.classes.split(",")]
+        except ValueError:
+            raise UsageError(f"--classes expects comma-separated ints, got {args.classes!r}") from None
+    result = trainer.train(
+        args.family,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        out=args.out,
+        batch_size=args.batch_size,
+        steps_per_epoch=args.steps_per_epoch,
+        config=_parse_config(args.config),
+        seed=args.seed,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        strategy=args.strategy,
+        classes=classes,
+        verbose=args.verbose,
+    )
+    print(f"model:   {result['model']}")
+    print(f"samples: {result['samples']}")
+    print(f"history: {result['history']}")
+    return 0
+
+
+# ---------------------------------------------------------------- sample
+def _add_sample(sub):
+    p = sub.add_parser(
+        "sample",
+        help="write a grid of samples from a .keras file or a zoo name",
+        description="Generate images from a trained GAN (.keras path) or a zoo entry and save a PNG grid.",
+    )
+    p.add_argument("model", help="path to a .keras file, or a zoo name such as dcgan.fashion_mnist")
+    p.add_argument("--n", type=_positive_int, default=64, help="number of images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--labels", default=None,
+                   help="conditional GANs: comma-separated class ids (default: cycle through classes)")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.set_defaults(run=_cmd_sample)
+
+
+def load_any(model):
+    """Load a GAN from a ``.keras`` path or the zoo (``family.dataset`` names)."""
+    if os.path.exists(model):
+        from keras_gans.saving import load_gan_file
+
+        return load_gan_file(model)
+    if model.endswith(".keras") or os.sep in model:
+        raise UsageError(f"{model} does not exist: pass a .keras file or a zoo name (keras-gans zoo list)")
+    from keras_gans import zoo
+
+    return zoo.load_gan(model)
+
+
+def _cmd_sample(args):
+    import numpy as np
+
+    from keras_gans.callbacks import save_grid
+
+    gan = load_any(args.model)
+    if not args.out.lower().endswith(".png"):
+        raise UsageError(f"--out must be a .png file, got {args.out}")
+    if args.labels is not None:
+        try:
+            labels = np.array([int(v) for v in args.labels.split(",")], "int32")
+        except ValueError:
+            raise UsageError(f"--labels expects comma-separated ints, got {args.labels!r}") from None
+        if len(labels) != args.n:
+            labels = np.resize(labels, args.n)
+        images = gan.generate(args.n, seed=args.seed, labels=labels)
+    else:
+        images = gan.preview(args.n, seed=args.seed)
+    save_grid(images, args.out)
+    print(f"wrote {args.out} ({args.n} images from {args.model})")
+    return 0
+
+
+# ---------------------------------------------------------------- evaluate
+def _add_evaluate(sub):
+    pass  # TODO(metrics): `keras-gans evaluate`
+
+
+# ---------------------------------------------------------------- export
+def _add_export(sub):
+    pass  # TODO(export): `keras-gans export`
+
+
+# ---------------------------------------------------------------- zoo
+def _add_zoo(sub):
+    pass  # TODO(zoo): `keras-gans zoo list|card|fetch|train`
+
+
+# ---------------------------------------------------------------- main
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras-gans",
+        description="Train, sample, evaluate and export Keras GANs; browse the model zoo.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(sub)
+    _add_sample(sub)
+    _add_evaluate(sub)
+    _add_export(sub)
+    _add_zoo(sub)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``keras-gans`` console script."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (UsageError, ValueError, FileNotFoundError, FileExistsError, PermissionError, KeyError) as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"keras-gans {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"keras-gans {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
