@@ -184,7 +184,7 @@ def train(
     cbs.extend(callbacks)
     gan.fit(
         ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-        callbacks=cbs, verbose=verbose,
+        callbacks=cbs, verbose=verbose, shuffle=False,  # the pipeline shuffles already
     )
     return {"model": model_path, "samples": samples, "history": os.path.join(out, "history.csv"), "gan": gan}
 

@@ -1,5 +1,7 @@
 """The base GAN: a subclassed ``keras.Model`` that trains with plain ``fit``."""
 
+import copy
+
 import numpy as np
 import keras
 import tensorflow as tf
@@ -410,6 +412,22 @@ class GAN(keras.Model):
         if self.g_optimizer is None:
             raise ValueError("the GAN is not compiled: call gan.compile() before fit.")
 
+    def fit(self, x=None, *args, **kwargs):
+        """``keras.Model.fit``, refusing data that holds no batch.
+
+        Keras only warns when the data runs out before the first step; for a
+        GAN that silently trains nothing, so it is an error here.
+        """
+        self._check_compiled()
+        if isinstance(x, tf.data.Dataset) and int(x.cardinality()) == 0:
+            raise ValueError("the dataset is empty: it yields no batch (check filters, take() and batch size).")
+        before = int(self.g_optimizer.iterations.numpy())
+        history = super().fit(x, *args, **kwargs)
+        ran = kwargs.get("epochs", 1) > kwargs.get("initial_epoch", 0)
+        if ran and int(self.g_optimizer.iterations.numpy()) == before:
+            raise ValueError("the dataset is empty: fit ran no training step (check the data source).")
+        return history
+
     def train_step(self, data):
         self._check_compiled()
         real = self.unpack_data(data)
@@ -451,10 +469,15 @@ class GAN(keras.Model):
             "precision": self.precision,
         }
 
+    #: config keys holding serialized networks, deserialized by from_config.
+    network_keys = ("generator", "discriminator")
+
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("generator", "discriminator"):
+        # Deserializing consumes nested dicts, so work on a deep copy: the
+        # caller's config must stay usable.
+        config = copy.deepcopy(config)
+        for key in cls.network_keys:
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         try:
