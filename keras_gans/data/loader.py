@@ -134,6 +134,8 @@ def _folder_numpy(path, image_size=None, channels=None):
             img = tf.io.decode_image(tf.io.read_file(f), channels=channels or 0, expand_animations=False)
         except Exception as err:
             raise ValueError(f"cannot decode image {f}: {err}") from None
+        if channels is None and img.shape[-1] == 4:
+            img = img[..., :3]  # GANs train on RGB; an alpha channel is dropped
         if image_size is not None:
             img = tf.cast(tf.image.resize(img, image_size, antialias=True), "uint8")
         images.append(img.numpy())

@@ -1,0 +1,139 @@
+"""kg.data: real Fashion-MNIST, other sources, and clear errors."""
+
+import gzip
+import os
+
+import numpy as np
+import pytest
+
+import keras_gans as kg
+from keras_gans.data import idx
+
+
+def test_fashion_mnist_pipeline_is_batched_scaled_and_shuffled(fmnist_train):
+    images, _ = fmnist_train
+    ds = kg.data.load("fashion_mnist", split="train", batch_size=128, seed=1)
+    first = next(iter(ds)).numpy()
+    assert first.shape == (128, 28, 28, 1) and first.dtype == np.float32
+    assert first.min() == -1.0 and first.max() == 1.0
+    assert int(ds.cardinality()) == 60000 // 128
+    # Each batch is made of real images, scaled exactly.
+    pixels = {img.tobytes() for img in images[:60000:1]}
+    restored = np.round((first + 1.0) * 127.5).astype("uint8")
+    assert all(img.tobytes() in pixels for img in restored[:8])
+    # A new epoch reshuffles.
+    second_epoch = next(iter(ds)).numpy()
+    assert not np.array_equal(first, second_epoch)
+
+
+def test_labels_stay_aligned_with_their_images(fmnist_test):
+    images, labels = fmnist_test
+    lookup = {img.tobytes(): lab for img, lab in zip(images, labels)}
+    ds = kg.data.load("fashion_mnist", split="test", batch_size=64, labels=True, seed=0)
+    x, y = next(iter(ds))
+    restored = np.round((x.numpy() + 1.0) * 127.5).astype("uint8")
+    assert [lookup[img.tobytes()] for img in restored] == list(y.numpy())
+    assert y.dtype.name == "int32"
+
+
+def test_classes_filter(fmnist_test):
+    ds = kg.data.load("fashion_mnist", split="test", batch_size=100, labels=True, classes=[7, 9])
+    seen = set()
+    for _, y in ds:
+        seen |= set(y.numpy().tolist())
+    assert seen == {7, 9}
+    assert int(ds.cardinality()) == 2000 // 100
+
+
+def test_idx_reader_matches_the_known_first_test_labels():
+    labels = idx.read_idx("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz")
+    assert labels.shape == (10000,)
+    assert labels[:5].tolist() == [9, 2, 1, 1, 6]
+    assert np.bincount(labels).tolist() == [1000] * 10
+
+
+def test_truncated_idx_file_is_reported(tmp_path):
+    raw = gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").read()
+    for name, data in [("train-images-idx3-ubyte", raw[:5000]), ("train-labels-idx1-ubyte", b"junk")]:
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        kg.data.load(str(tmp_path))
+
+
+def test_keras_gans_data_points_elsewhere(tmp_path, monkeypatch):
+    folder = tmp_path / "fashion_mnist"
+    folder.mkdir()
+    src = "/usr/share/datasets/fashion-mnist"
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        os.symlink(os.path.join(src, name), folder / name)
+    monkeypatch.setenv("KERAS_GANS_DATA", str(tmp_path))
+    images, labels = kg.data.load_numpy("fashion_mnist", split="test")
+    assert images.shape == (10000, 28, 28, 1) and labels[0] == 9
+
+
+def test_numpy_arrays_and_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (50, 16, 16, 3), dtype=np.uint8)
+    y = np.arange(50) % 5
+    ds = kg.data.load((x, y), batch_size=10, labels=True, shuffle=False)
+    bx, by = next(iter(ds))
+    np.testing.assert_allclose(bx.numpy(), x[:10] / 127.5 - 1.0, atol=1e-6)
+    assert by.numpy().tolist() == y[:10].tolist()
+    np.savez(tmp_path / "d.npz", images=x, labels=y)
+    images, labels = kg.data.load_numpy(str(tmp_path / "d.npz"))
+    np.testing.assert_array_equal(images, x)
+    # Float images already in [-1, 1] pass through unchanged.
+    f = rng.uniform(-1, 1, (20, 8, 8, 1)).astype("float32")
+    np.testing.assert_array_equal(next(iter(kg.data.load(f, batch_size=20, shuffle=False))).numpy(), f)
+
+
+def test_image_folder_with_class_subfolders(tmp_path):
+    from matplotlib import image as mpimg
+
+    rng = np.random.default_rng(0)
+    for c in ("cats", "dogs"):
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            mpimg.imsave(tmp_path / c / f"{i}.png", rng.integers(0, 255, (12, 12, 3)).astype("uint8"))
+    images, labels = kg.data.load_numpy(str(tmp_path))
+    assert images.shape == (6, 12, 12, 3) and images.dtype == np.uint8
+    assert labels.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "source, error, message",
+    [
+        ("no_such_dataset_xyz", ValueError, "unknown dataset 'no_such_dataset_xyz'"),
+        ("./missing/folder", FileNotFoundError, "does not exist"),
+        (np.zeros((0, 28, 28, 1), "uint8"), ValueError, "empty"),
+        (np.zeros((4, 28), "uint8"), ValueError, "shape"),
+        (np.zeros((4, 28, 28, 1), "int64"), ValueError, "dtype"),
+        (np.full((4, 28, 28, 1), 255.0, "float32"), ValueError, "\\[-1, 1\\]"),
+        ((np.zeros((4, 8, 8, 1), "uint8"), np.zeros(3, "int32")), ValueError, "one label per image"),
+        ((np.zeros((4, 8, 8, 1), "uint8"), np.zeros(4, "float32")), ValueError, "integers"),
+    ],
+)
+def test_bad_sources_raise_one_clear_error(source, error, message):
+    with pytest.raises(error, match=message):
+        kg.data.load(source, batch_size=2)
+
+
+def test_missing_data_folder_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_GANS_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="KERAS_GANS_DATA=.* is not a folder"):
+        kg.data.load("fashion_mnist")
+    # With nothing local and downloads off, the error names every way to get it.
+    monkeypatch.setenv("KERAS_GANS_DATA", str(tmp_path))
+    monkeypatch.setenv("KERAS_GANS_OFFLINE", "1")
+    monkeypatch.setattr(idx, "SYSTEM_DIRS", {"fashion_mnist": str(tmp_path / "none")})
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        kg.data.load("fashion_mnist")
+
+
+def test_batch_larger_than_dataset_and_labels_on_unlabelled_data():
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        kg.data.load(np.zeros((3, 8, 8, 1), "uint8"), batch_size=4)
+    with pytest.raises(ValueError, match="has no labels"):
+        kg.data.load(np.zeros((8, 8, 8, 1), "uint8"), batch_size=4, labels=True)
+    with pytest.raises(ValueError, match="positive int"):
+        kg.data.load(np.zeros((8, 8, 8, 1), "uint8"), batch_size=0)
