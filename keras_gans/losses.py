@@ -172,7 +172,8 @@ def wasserstein_gradient_penalty(critic, real, fake, seed=None, target=1.0):
     TensorFlow backend (the only one keras-gans trains on).
 
     Args:
-        critic: callable, ``critic(x) -> scores`` (a Keras model).
+        critic: callable, ``critic(x) -> scores``: a Keras model (called with
+            ``training=True``) or a plain function of ``x``.
         real: Tensor ``[batch, ...]`` of real samples.
         fake: Tensor of generated samples, same shape as ``real``.
         seed: ``keras.random.SeedGenerator`` or int for ``eps``; None draws fresh noise.
@@ -191,16 +192,24 @@ def wasserstein_gradient_penalty(critic, real, fake, seed=None, target=1.0):
     """
     import tensorflow as tf
     from keras import random
+    from keras.layers import Layer
 
     real = tf.cast(real, "float32")
     fake = tf.cast(fake, "float32")
+    if real.shape.is_fully_defined() and fake.shape.is_fully_defined() and real.shape != fake.shape:
+        raise ValueError(
+            f"real and fake must have the same shape to be interpolated, got {real.shape} "
+            f"and {fake.shape}."
+        )
     batch = tf.shape(real)[0]
     eps_shape = tf.concat([[batch], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
     eps = random.uniform(eps_shape, 0.0, 1.0, seed=seed)
     x_hat = eps * real + (1.0 - eps) * fake
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
-        scores = tf.cast(critic(x_hat, training=True), "float32")
+        # Keras models take `training`; a plain function of x is a critic too.
+        scores = critic(x_hat, training=True) if isinstance(critic, Layer) else critic(x_hat)
+        scores = tf.cast(scores, "float32")
     grads = tape.gradient(scores, x_hat)
     axes = tf.range(1, tf.rank(grads))
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + 1e-12)
