@@ -2,9 +2,11 @@
 
 from keras_gans.models.gan import GAN
 from keras_gans.models.dcgan import DCGAN
+from keras_gans.models.cgan import ConditionalGAN
+from keras_gans.models.wgan_gp import WGANGP
 
 #: Family name (as used by the CLI and zoo names) -> class.
-FAMILIES = {"dcgan": DCGAN}
+FAMILIES = {"dcgan": DCGAN, "cgan": ConditionalGAN, "wgan_gp": WGANGP}
 
 
 def get_family(name):
@@ -19,4 +21,4 @@ def get_family(name):
     return FAMILIES[name]
 
 
-__all__ = ["GAN", "DCGAN", "FAMILIES", "get_family"]
+__all__ = ["GAN", "DCGAN", "ConditionalGAN", "WGANGP", "FAMILIES", "get_family"]

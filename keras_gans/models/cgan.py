@@ -1,0 +1,318 @@
+"""Conditional GAN: class labels condition both the generator and the discriminator."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gans.models.gan import GAN, validate_images
+from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
+
+
+def _gate(value, ok, message, data):
+    """Return ``value`` if ``ok``, else fail with ``message`` and ``data`` (graph-safe)."""
+
+    def fail():
+        with tf.control_dependencies([tf.debugging.Assert(False, [message] + data)]):
+            return tf.identity(value)
+
+    return tf.cond(ok, lambda: value, fail)
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class ConditionalGAN(GAN):
+    """Class-conditional GAN trained on ``(images, labels)`` batches.
+
+    Labels condition both networks. The default generator concatenates a
+    learned label embedding to ``z`` (Mirza & Osindero, 2014); the default
+    discriminator is a projection discriminator (Miyato & Koyama, 2018), which
+    adds ``e_y . phi(x)`` to the DCGAN logit. Projection is chosen over
+    feeding labels as extra image channels because it conditions the decision
+    on features where classes are separable, adds no convolution filters, and
+    reduces to the unconditional DCGAN discriminator when the class embedding
+    is zero (its initial value). See ``kg.networks.cgan_generator`` and
+    ``kg.networks.cgan_discriminator``.
+
+    Both networks take the labels as a second functional input named
+    ``labels`` (int32 ``[batch]``): ``generator([z, labels])`` and
+    ``discriminator([images, labels])``.
+
+    Training: each batch is ``(images, labels)`` (``kg.data.load(...,
+    labels=True)``). The fake images of both the discriminator and the
+    generator step are drawn for the real batch's labels, so real and fake
+    images have the same class balance in every step (the discriminator cannot
+    score a class as "fake" because it is drawn more often) and the model
+    learns the data's class frequencies. Labels must be ints in
+    ``[0, num_classes)``: floats or a length that differs from the images
+    raise ``ValueError`` when ``fit`` starts; out-of-range values raise
+    ``tf.errors.InvalidArgumentError`` at the first bad batch (a graph
+    assertion; XLA drops assertions, so with ``jit_compile=True`` check the
+    data yourself).
+
+    ``compile("auto")`` uses Adam(2e-4, beta_1=0.5) for both networks and the
+    non-saturating loss.
+
+    Default networks for 28x28x1 and 10 classes (``count_params()``):
+
+    =====  ==========  =============  =========  =============
+    width  latent_dim  embedding_dim  generator  discriminator
+    =====  ==========  =============  =========  =============
+    64     128         32             2,535,233  201,665
+    =====  ==========  =============  =========  =============
+
+    Args:
+        latent_dim: int, size of ``z``.
+        image_shape: tuple ``(height, width, channels)``.
+        num_classes: int, number of classes.
+        width: int, base filter count of the default networks.
+        embedding_dim: int, size of the generator's label embedding.
+        generator: optional ``keras.Model`` ``[z, labels] -> images``.
+        discriminator: optional ``keras.Model`` ``[images, labels] -> logits``.
+        seed: int or None, seed of the training noise.
+        precision: dtype policy of the default networks (see ``kg.models.GAN``).
+        **kwargs: passed to ``kg.models.GAN``.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> gan = kg.models.ConditionalGAN(latent_dim=64, num_classes=10, width=16)
+        >>> gan.compile()
+        >>> gan.fit(kg.data.load("fashion_mnist", labels=True), epochs=1)  # doctest: +SKIP
+        >>> gan.generate(4, seed=0, labels=[7, 7, 9, 9]).shape
+        (4, 28, 28, 1)
+    """
+
+    family = "cgan"
+    data_kind = "labelled"
+
+    def __init__(
+        self,
+        latent_dim=None,
+        image_shape=None,
+        num_classes=10,
+        width=64,
+        embedding_dim=32,
+        **kwargs,
+    ):
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+            raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}.")
+        self.num_classes = int(num_classes)
+        self.width = int(width)
+        self.embedding_dim = int(embedding_dim)
+        super().__init__(latent_dim=latent_dim, image_shape=image_shape, **kwargs)
+
+    # ------------------------------------------------------------ networks
+    def build_generator(self):
+        return cgan_generator(
+            self.latent_dim,
+            self.image_shape,
+            num_classes=self.num_classes,
+            width=self.width,
+            embedding_dim=self.embedding_dim,
+            dtype=self.network_dtype,
+        )
+
+    def build_discriminator(self):
+        return cgan_discriminator(
+            self.image_shape,
+            num_classes=self.num_classes,
+            width=self.width,
+            dtype=self.network_dtype,
+        )
+
+    def _check_networks(self):
+        for role, net, first in (
+            ("generator", self.generator, "z"),
+            ("discriminator", self.discriminator, "images"),
+        ):
+            if len(net.inputs) != 2:
+                raise ValueError(
+                    f"the {role} of a ConditionalGAN must take two inputs [{first}, labels], "
+                    f"got {len(net.inputs)}: build it with kg.networks.cgan_{role}."
+                )
+        super()._check_networks()
+
+    # ------------------------------------------------------------ sampling
+    def check_labels(self, labels, n):
+        """Validate labels for ``n`` samples eagerly; returns an int32 array ``[n]``.
+
+        Args:
+            labels: int, or array-like of ints of length ``n``, in ``[0, num_classes)``.
+                A single int gives ``n`` samples of that class.
+            n: int, how many samples.
+
+        Returns:
+            ``np.ndarray`` int32 ``[n]``.
+        """
+        array = np.asarray(labels)
+        if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(
+                f"labels must be integer class ids, got dtype {array.dtype}: pass ints "
+                f"in [0, {self.num_classes})."
+            )
+        if array.ndim == 0:
+            array = np.full((n,), int(array))
+        elif array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.shape != (n,):
+            raise ValueError(
+                f"got labels of shape {array.shape} for n={n} samples: pass one label per sample."
+            )
+        bad = array[(array < 0) | (array >= self.num_classes)]
+        if bad.size:
+            raise ValueError(
+                f"labels must lie in [0, {self.num_classes}), got {int(bad[0])}: this model "
+                f"has {self.num_classes} classes."
+            )
+        return array.astype("int32")
+
+    def generate(self, n, seed=None, batch_size=256, *, labels=None):
+        """Generate ``n`` images of the requested classes.
+
+        Args:
+            n: int, how many images.
+            seed: int for reproducible samples, None for fresh ones.
+            batch_size: int, images per forward pass.
+            labels: None (cycle through the classes: ``arange(n) % num_classes``),
+                an int (all ``n`` of that class) or ``n`` ints in ``[0, num_classes)``.
+
+        Returns:
+            float32 ``np.ndarray`` ``[n, height, width, channels]`` in [-1, 1].
+
+        Example:
+            >>> sneakers = gan.generate(8, seed=0, labels=7)
+        """
+        n = self._check_count(n)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(
+                f"seed must be an int or None, got {type(seed).__name__}: pass classes as labels=..."
+            )
+        if labels is None:
+            labels = np.arange(n, dtype="int32") % self.num_classes
+        labels = self.check_labels(labels, n)
+        z = self.sample_latent(n, seed)
+        return self._run_generator([z, labels], batch_size)
+
+    def preview(self, n, seed=0, inputs=None):
+        """Images for a progress grid: one class per grid row, one latent per column.
+
+        The grid of ``kg.callbacks.image_grid`` has ``ceil(sqrt(n))`` columns;
+        row ``r`` shows class ``r % num_classes`` and every row reuses the same
+        latents, so a column shows one ``z`` rendered as each class. ``n=100``
+        shows all ten Fashion-MNIST classes.
+        """
+        n = self._check_count(n)
+        ncols = int(np.ceil(np.sqrt(n)))
+        z = np.tile(self.sample_latent(ncols, seed), (int(np.ceil(n / ncols)), 1))[:n]
+        labels = ((np.arange(n) // ncols) % self.num_classes).astype("int32")
+        return self._run_generator([z, labels], 256)
+
+    # ------------------------------------------------------------ training
+    def unpack_data(self, data):
+        """Return ``(images float32 [b, h, w, c], labels int32 [b])`` of a batch."""
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            raise ValueError(
+                "ConditionalGAN trains on (images, labels) batches: load the data with "
+                "kg.data.load(..., labels=True)."
+            )
+        images = validate_images(data[0], self.image_shape)
+        return images, self._graph_labels(data[1], images)
+
+    def _graph_labels(self, labels, images):
+        labels = tf.convert_to_tensor(labels)
+        dtype = keras.backend.standardize_dtype(labels.dtype)
+        if "int" not in dtype:
+            raise ValueError(
+                f"labels must be integer class ids, got dtype {dtype}: pass ints in "
+                f"[0, {self.num_classes}) (kg.data.load(..., labels=True) does)."
+            )
+        if labels.shape.rank == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.shape.rank != 1:
+            raise ValueError(
+                f"labels must have shape [batch], got {tuple(labels.shape)}: one int per image."
+            )
+        n_labels, n_images = labels.shape[0], images.shape[0]
+        if n_labels is not None and n_images is not None and n_labels != n_images:
+            raise ValueError(
+                f"a batch has {n_images} images but {n_labels} labels: pass one label per image."
+            )
+        labels = tf.cast(labels, "int32")
+        # The values are only known when the batch arrives. Each check gates
+        # the labels through a conditional, so everything that uses them waits
+        # for it: a bad batch stops here with this message, never inside an
+        # embedding lookup or a concat. (Control dependencies on assert ops do
+        # not give that order once grappler rewrites the graph.)
+        # The appended 0 keeps min/max defined on an empty batch.
+        padded = tf.concat([labels, tf.zeros([1], "int32")], axis=0)
+        low, high = tf.reduce_min(padded), tf.reduce_max(padded)
+        # Counted with tf.where, whose row count grappler cannot tie to the
+        # images' batch size: tf.shape(labels)[0] gets folded to it once a
+        # later op (the concat with z) implies the two are equal.
+        n_labels = tf.shape(tf.where(tf.equal(labels, labels)))[0]
+        labels = _gate(
+            labels,
+            tf.equal(n_labels, tf.shape(images)[0]),
+            "a batch has a different number of images and labels: pass one label per image; got "
+            "(labels, images)",
+            [n_labels, tf.shape(images)[0]],
+        )
+        labels = _gate(
+            labels,
+            low >= 0,
+            f"labels must lie in [0, {self.num_classes}), got a negative label:",
+            [low],
+        )
+        return _gate(
+            labels,
+            high < self.num_classes,
+            f"labels must lie in [0, {self.num_classes}) (the num_classes of this model), got",
+            [high],
+        )
+
+    def discriminator_step(self, real, labels):
+        """One discriminator update; fakes are drawn for the real batch's labels."""
+        batch = tf.shape(real)[0]
+        fake = self.generator([self.noise(batch), labels], training=True)
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            real_out = self.discriminator([real, labels], training=True)
+            fake_out = self.discriminator([fake, labels], training=True)
+            loss = self.d_loss_fn(real_out, fake_out)
+        self.apply_loss(tape, loss, self.d_optimizer, variables)
+        return loss
+
+    def generator_step(self, labels):
+        """One generator update with fresh latents for ``labels``; returns the loss."""
+        z = self.noise(tf.shape(labels)[0])
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake = self.generator([z, labels], training=True)
+            loss = self.g_loss_fn(self.discriminator([fake, labels], training=True))
+        self.apply_loss(tape, loss, self.g_optimizer, variables)
+        return loss
+
+    def train_step(self, data):
+        self._check_compiled()
+        real, labels = self.unpack_data(data)
+        d_loss = self.discriminator_step(real, labels)
+        g_loss = self.generator_step(labels)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        self._check_compiled()
+        real, labels = self.unpack_data(data)
+        fake = self.generator([self.noise(tf.shape(real)[0]), labels], training=False)
+        fake_out = self.discriminator([fake, labels], training=False)
+        real_out = self.discriminator([real, labels], training=False)
+        self.d_loss_tracker.update_state(self.d_loss_fn(real_out, fake_out))
+        self.g_loss_tracker.update_state(self.g_loss_fn(fake_out))
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "width": self.width,
+            "embedding_dim": self.embedding_dim,
+        }
