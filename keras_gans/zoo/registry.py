@@ -1,0 +1,383 @@
+"""The zoo registry: entries by name, their cards, verified artifacts and models.
+
+Entries come from the JSON cards in ``keras_gans/zoo/cards/`` (read on first
+use) plus whatever ``register`` adds at run time. An artifact is looked up,
+in order, in a checkout's ``zoo/weights/`` folder, in the cache
+(``$KERAS_GANS_HOME``), then downloaded from ``$KERAS_GANS_ZOO_URL`` or the
+release URL; every copy is checked against the card's sha256 before use.
+Weights are loaded with ``load_weights`` into a model built from the card's
+config, so nothing in a downloaded file is executed.
+"""
+
+import copy
+import difflib
+import json
+import os
+import tempfile
+import warnings
+
+from keras_gans.zoo import download
+from keras_gans.zoo.card import build_model, count_params, validate_card
+
+#: Folder of the cards shipped with the package.
+CARDS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cards")
+
+# name -> card dict; None until the shipped cards are read.
+_entries = None
+
+
+def repo_root():
+    """The checkout holding this package (two levels above ``keras_gans/zoo``)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def checkout_weights_dir():
+    """A checkout's ``zoo/weights`` folder, or None in an installed package."""
+    path = os.path.join(repo_root(), "zoo", "weights")
+    return path if os.path.isdir(path) else None
+
+
+def _read_cards(folder):
+    cards = {}
+    for file in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if not file.endswith(".json") or file.startswith("."):
+            continue
+        path = os.path.join(folder, file)
+        try:
+            with open(path) as f:
+                entry = json.load(f)
+            entry = validate_card(entry)
+        except ValueError as err:
+            raise ValueError(f"zoo card {path} is invalid: {err}") from None
+        if entry["name"] != file[: -len(".json")]:
+            raise ValueError(f"zoo card {path} is named {entry['name']!r}: the file must be <name>.json.")
+        cards[entry["name"]] = entry
+    return cards
+
+
+def _registry():
+    global _entries
+    if _entries is None:
+        _entries = _read_cards(CARDS_DIR)
+    return _entries
+
+
+def _entry(name):
+    entries = _registry()
+    if not isinstance(name, str):
+        raise ValueError(f"zoo names are strings like 'dcgan.fashion_mnist', got {type(name).__name__}.")
+    if name not in entries:
+        close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(sorted(entries))}."
+        raise ValueError(f"unknown zoo entry {name!r}: {hint} (kg.zoo.list_models() lists them)")
+    return entries[name]
+
+
+def list_models(family=None, pretrained=None):
+    """Names of the zoo entries, sorted.
+
+    Args:
+        family: optional family to keep (``"dcgan"``, ``"cgan"``, ``"classifier"``...).
+        pretrained: optional bool: True keeps entries with weights, False
+            keeps recipe-only entries.
+
+    Returns:
+        list of str.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> "classifier.fashion_mnist" in kg.zoo.list_models(pretrained=True)
+        True
+    """
+    return sorted(
+        name
+        for name, entry in _registry().items()
+        if (family is None or entry["family"] == family)
+        and (pretrained is None or entry["pretrained"] == bool(pretrained))
+    )
+
+
+def url_of(entry):
+    """Where an entry's artifact is downloaded from (None for recipe-only entries).
+
+    ``$KERAS_GANS_ZOO_URL`` (a mirror) wins over a card's own ``url``, which
+    wins over the release URL.
+    """
+    if "file" not in entry:
+        return None
+    if not os.environ.get("KERAS_GANS_ZOO_URL") and entry.get("url"):
+        return entry["url"]
+    return f"{download.base_url()}/{entry['file']}"
+
+
+def card(name):
+    """The card of a zoo entry: a copy, with ``url`` filled in.
+
+    Args:
+        name: str, zoo name (``"dcgan.fashion_mnist"``).
+
+    Returns:
+        dict (changing it changes nothing in the registry).
+
+    Example:
+        >>> import keras_gans as kg
+        >>> kg.zoo.card("classifier.fashion_mnist")["task"]
+        'feature_extractor'
+    """
+    entry = copy.deepcopy(_entry(name))
+    url = url_of(entry)
+    if url is not None:
+        entry["url"] = url
+    return entry
+
+
+def register(card_dict):
+    """Add an entry to the registry (for this process).
+
+    Args:
+        card_dict: a card dict (see ``kg.zoo.card``); it is validated and copied.
+
+    Returns:
+        str, the entry's name.
+
+    Raises:
+        ValueError: if the card is invalid or its name is already registered.
+
+    Example:
+        >>> kg.zoo.register({"name": "dcgan.mine", "family": "dcgan", "task": "generator",
+        ...                  "config": {"latent_dim": 64}, "pretrained": False})  # doctest: +SKIP
+        'dcgan.mine'
+    """
+    entry = validate_card(card_dict)
+    entries = _registry()
+    if entry["name"] in entries:
+        raise ValueError(
+            f"zoo entry {entry['name']!r} is already registered: pick another name "
+            "(or kg.zoo.unregister it first)."
+        )
+    entries[entry["name"]] = entry
+    return entry["name"]
+
+
+def unregister(name):
+    """Remove an entry from the registry (for this process); returns its card."""
+    _entry(name)
+    return _registry().pop(name)
+
+
+def local_path(name):
+    """The path of a local copy of an entry's artifact (checkout, then cache), or None.
+
+    The copy is not verified here; ``fetch`` verifies.
+    """
+    entry = _entry(name)
+    if "file" not in entry:
+        return None
+    candidates = []
+    weights_dir = checkout_weights_dir()
+    if weights_dir is not None:
+        candidates.append(os.path.join(weights_dir, entry["file"]))
+    candidates.append(os.path.join(download.cache_dir(), entry["file"]))
+    return next((p for p in candidates if os.path.isfile(p)), None)
+
+
+def _recipe_only_error(entry):
+    return ValueError(
+        f"zoo entry {entry['name']} has no pretrained weights (recipe only): train them with "
+        f"`keras-gans zoo train {entry['name']}`."
+    )
+
+
+def fetch(name, verbose=None):
+    """Return the local path of an entry's verified artifact, downloading it if needed.
+
+    Looks in a checkout's ``zoo/weights/``, then the cache
+    (``$KERAS_GANS_HOME``), then downloads into the cache from
+    ``$KERAS_GANS_ZOO_URL`` or the release URL. Every copy must match the
+    card's sha256; a corrupted cache entry is fetched again. With
+    ``KERAS_GANS_OFFLINE=1`` nothing is downloaded.
+
+    Args:
+        name: str, zoo name.
+        verbose: None (progress bar for large downloads on a terminal), True or False.
+
+    Returns:
+        str, path of the verified file.
+
+    Raises:
+        ValueError: unknown or recipe-only entry.
+        FileNotFoundError: offline and no verified local copy.
+        kg.zoo.DownloadError: the download failed or did not verify.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> kg.zoo.fetch("classifier.fashion_mnist").endswith(".weights.h5")
+        True
+    """
+    entry = _entry(name)
+    if not entry["pretrained"] or "file" not in entry:
+        raise _recipe_only_error(entry)
+    file, sha256 = entry["file"], entry["sha256"]
+    weights_dir = checkout_weights_dir()
+    if weights_dir is not None:
+        path = os.path.join(weights_dir, file)
+        if download.verify(path, sha256):
+            return path
+        if os.path.isfile(path):
+            warnings.warn(
+                f"{path} does not match the sha256 of the {name} card (retrained without "
+                "rewriting the card, or damaged); using the cache or a download instead.",
+                stacklevel=2,
+            )
+    path = os.path.join(download.cache_dir(), file)
+    if download.verify(path, sha256):
+        return path
+    if download.offline():
+        state = "is corrupted (wrong sha256)" if os.path.exists(path) else "is not cached"
+        raise FileNotFoundError(
+            f"KERAS_GANS_OFFLINE is set and {name} ({file}) {state} in {download.cache_dir()}: "
+            "unset it to download, or copy the verified file there."
+        )
+    return download.download(url_of(entry), path, sha256, size=entry.get("size"), verbose=verbose)
+
+
+def get_model(name, **overrides):
+    """Build an entry's model untrained, with its config (not compiled).
+
+    Args:
+        name: str, zoo name.
+        **overrides: constructor arguments replacing the card's.
+
+    Returns:
+        A ``kg.models`` GAN (generator entries) or a ``keras.Model``
+        (feature extractors).
+
+    Example:
+        >>> import keras_gans as kg
+        >>> kg.zoo.get_model("dcgan.cifar10", width=16).image_shape  # doctest: +SKIP
+        (32, 32, 3)
+    """
+    return build_model(_entry(name), **overrides)
+
+
+def _with_weights(name, compile_model):
+    entry = _entry(name)
+    if entry["task"] != "generator":
+        raise ValueError(
+            f"zoo entry {name} is a {entry['task'].replace('_', ' ')}, not a GAN: "
+            "use kg.zoo.get_model(name) and load_weights(kg.zoo.fetch(name))."
+        )
+    if not entry["pretrained"]:
+        raise _recipe_only_error(entry)
+    path = fetch(name)
+    gan = build_model(entry)
+    if compile_model:
+        gan.compile()
+        gan.build_optimizers()
+    with warnings.catch_warnings():
+        # Weights published without optimizer state load into fresh optimizers.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        try:
+            gan.load_weights(path)
+        except ValueError as err:
+            raise ValueError(
+                f"the weights of {name} do not fit the model its card describes ({err}); "
+                "the card or the file is stale."
+            ) from None
+    return gan
+
+
+def load_generator(name):
+    """The pretrained generator of an entry, ready to sample.
+
+    Args:
+        name: str, zoo name of a generator entry.
+
+    Returns:
+        ``keras.Model``: latent vectors (and labels, for conditional entries)
+        to images in [-1, 1]; for CycleGAN entries, images A to images B.
+
+    Example:
+        >>> import keras_gans as kg, numpy as np
+        >>> g = kg.zoo.load_generator("dcgan.fashion_mnist")  # doctest: +SKIP
+        >>> g(np.zeros((1, g.input_shape[-1]), "float32")).shape  # doctest: +SKIP
+        TensorShape([1, 28, 28, 1])
+    """
+    return _with_weights(name, compile_model=False).generator
+
+
+def load_gan(name):
+    """The whole pretrained GAN of an entry, compiled with ``"auto"`` to fine-tune.
+
+    Args:
+        name: str, zoo name of a generator entry.
+
+    Returns:
+        A compiled ``kg.models`` GAN with the entry's weights (and optimizer
+        state, when the artifact has it).
+
+    Example:
+        >>> import keras_gans as kg
+        >>> gan = kg.zoo.load_gan("dcgan.fashion_mnist")  # doctest: +SKIP
+        >>> gan.fit(kg.data.load("fashion_mnist", batch_size=64), epochs=1)  # doctest: +SKIP
+    """
+    return _with_weights(name, compile_model=True)
+
+
+def write_card(name, weights_path, cards_dir=None, **fields):
+    """Write the card of a trained entry, measuring its artifact.
+
+    Computes ``sha256``, ``size`` and ``num_params`` (by building the model
+    from ``fields["config"]`` and loading ``weights_path`` into it, which also
+    checks that the file fits the config), writes
+    ``<cards_dir>/<name>.json`` atomically, and registers (or replaces) the
+    entry in this process.
+
+    Args:
+        name: str, zoo name.
+        weights_path: str, the artifact (``gan.save_weights`` output, or the
+            network's weights for feature extractors).
+        cards_dir: folder of the card (default: the package's cards folder).
+        **fields: the other card fields: ``family``, ``task``, ``config``,
+            ``dataset``, ``metrics``, ``protocol``, ``recipe``, ``license``,
+            ``training``, ``versions``, ``pretrained`` (default True).
+
+    Returns:
+        dict, the card written.
+
+    Example:
+        >>> kg.zoo.write_card("dcgan.fashion_mnist", "zoo/weights/dcgan.fashion_mnist.weights.h5",
+        ...                   family="dcgan", task="generator",
+        ...                   config={"latent_dim": 64, "image_shape": [28, 28, 1], "width": 32},
+        ...                   dataset="fashion_mnist")  # doctest: +SKIP
+    """
+    if not os.path.isfile(weights_path):
+        raise FileNotFoundError(f"{weights_path} does not exist: save the weights before writing the card.")
+    if fields.get("name", name) != name:
+        raise ValueError(f"write_card got name {name!r} and fields name {fields['name']!r}.")
+    entry = {"name": name, "task": "generator", "pretrained": True, **fields}
+    entry["file"] = os.path.basename(weights_path)
+    entry["sha256"] = download.sha256_of(weights_path)
+    entry["size"] = os.path.getsize(weights_path)
+    entry["num_params"] = 0  # placeholder so validation passes before the model is built
+    entry = validate_card(entry)
+    model = build_model(entry)
+    try:
+        model.load_weights(weights_path)
+    except ValueError as err:
+        raise ValueError(f"{weights_path} does not fit the config given for {name}: {err}") from None
+    entry["num_params"] = count_params(model)
+    cards_dir = cards_dir or CARDS_DIR
+    os.makedirs(cards_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=cards_dir)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(entry, f, indent=2)
+            f.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, os.path.join(cards_dir, f"{name}.json"))
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    _registry()[name] = entry
+    return copy.deepcopy(entry)
