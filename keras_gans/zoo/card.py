@@ -32,6 +32,13 @@ OPTIONAL_FIELDS = (
     "url", "description",
 )
 
+#: The order fields are written in, so cards read the same way.
+FIELD_ORDER = (
+    "name", "family", "task", "description", "config", "file", "url", "sha256", "size",
+    "num_params", "dataset", "metrics", "protocol", "recipe", "license", "training",
+    "versions", "pretrained",
+)
+
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -113,7 +120,7 @@ def validate_card(card):
         card.setdefault(key, {})
         if not isinstance(card[key], dict):
             raise ValueError(f"{where}: {key} must be a dict, got {type(card[key]).__name__}.")
-    return card
+    return {key: card[key] for key in FIELD_ORDER if key in card}
 
 
 def build_model(card, **overrides):

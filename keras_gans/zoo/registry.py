@@ -325,18 +325,20 @@ def load_gan(name):
 
 
 def write_card(name, weights_path, cards_dir=None, **fields):
-    """Write the card of a trained entry, measuring its artifact.
+    """Write the card of an entry, measuring its artifact.
 
     Computes ``sha256``, ``size`` and ``num_params`` (by building the model
     from ``fields["config"]`` and loading ``weights_path`` into it, which also
     checks that the file fits the config), writes
     ``<cards_dir>/<name>.json`` atomically, and registers (or replaces) the
-    entry in this process.
+    entry in this process. With ``weights_path=None`` it writes a recipe-only
+    card (``pretrained: false``, ``num_params`` of the untrained model).
 
     Args:
         name: str, zoo name.
         weights_path: str, the artifact (``gan.save_weights`` output, or the
-            network's weights for feature extractors).
+            network's weights for feature extractors); None for a recipe-only
+            entry.
         cards_dir: folder of the card (default: the package's cards folder).
         **fields: the other card fields: ``family``, ``task``, ``config``,
             ``dataset``, ``metrics``, ``protocol``, ``recipe``, ``license``,
@@ -351,22 +353,31 @@ def write_card(name, weights_path, cards_dir=None, **fields):
         ...                   config={"latent_dim": 64, "image_shape": [28, 28, 1], "width": 32},
         ...                   dataset="fashion_mnist")  # doctest: +SKIP
     """
-    if not os.path.isfile(weights_path):
-        raise FileNotFoundError(f"{weights_path} does not exist: save the weights before writing the card.")
     if fields.get("name", name) != name:
         raise ValueError(f"write_card got name {name!r} and fields name {fields['name']!r}.")
-    entry = {"name": name, "task": "generator", "pretrained": True, **fields}
-    entry["file"] = os.path.basename(weights_path)
-    entry["sha256"] = download.sha256_of(weights_path)
-    entry["size"] = os.path.getsize(weights_path)
-    entry["num_params"] = 0  # placeholder so validation passes before the model is built
-    entry = validate_card(entry)
-    model = build_model(entry)
-    try:
-        model.load_weights(weights_path)
-    except ValueError as err:
-        raise ValueError(f"{weights_path} does not fit the config given for {name}: {err}") from None
-    entry["num_params"] = count_params(model)
+    for key in ("file", "sha256", "size", "num_params"):
+        if key in fields:
+            raise ValueError(f"write_card measures {key} from the artifact: do not pass it.")
+    if weights_path is None:
+        entry = validate_card({"name": name, "task": "generator", **fields, "pretrained": False})
+        entry["num_params"] = count_params(build_model(entry))
+    else:
+        if not os.path.isfile(weights_path):
+            raise FileNotFoundError(
+                f"{weights_path} does not exist: save the weights before writing the card."
+            )
+        entry = {"name": name, "task": "generator", "pretrained": True, **fields}
+        entry["file"] = os.path.basename(weights_path)
+        entry["sha256"] = download.sha256_of(weights_path)
+        entry["size"] = os.path.getsize(weights_path)
+        entry["num_params"] = 0  # placeholder so validation passes before the model is built
+        entry = validate_card(entry)
+        model = build_model(entry)
+        try:
+            model.load_weights(weights_path)
+        except ValueError as err:
+            raise ValueError(f"{weights_path} does not fit the config given for {name}: {err}") from None
+        entry["num_params"] = count_params(model)
     cards_dir = cards_dir or CARDS_DIR
     os.makedirs(cards_dir, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=cards_dir)
