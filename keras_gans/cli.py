@@ -167,7 +167,111 @@ def _add_export(sub):
 
 # ---------------------------------------------------------------- zoo
 def _add_zoo(sub):
-    pass  # TODO(zoo): `keras-gans zoo list|card|fetch|train`
+    p = sub.add_parser(
+        "zoo",
+        help="browse, fetch and retrain the model zoo",
+        description="List zoo entries, print a card, download and verify weights, or retrain an entry.",
+    )
+    zsub = p.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
+    lp = zsub.add_parser("list", help="table of zoo entries",
+                         description="Print the zoo entries: name, family, dataset, params, metrics, local copy.")
+    lp.add_argument("--family", default=None, help="keep one family (dcgan, cgan, wgan_gp, cyclegan, classifier)")
+    lp.add_argument("--pretrained", action="store_true", help="only entries with published weights")
+    lp.set_defaults(run=_cmd_zoo_list)
+    cp = zsub.add_parser("card", help="print an entry's card (JSON)",
+                         description="Print a zoo entry's card: config, url, sha256, metrics, recipe, license.")
+    cp.add_argument("name", help="zoo name, e.g. dcgan.fashion_mnist")
+    cp.set_defaults(run=_cmd_zoo_card)
+    fp = zsub.add_parser("fetch", help="download and verify an entry's weights; print the path",
+                         description="Download (or find locally) an entry's artifact, check its sha256, print its path.")
+    fp.add_argument("name", help="zoo name, e.g. dcgan.fashion_mnist")
+    fp.add_argument("--quiet", action="store_true", help="no progress bar")
+    fp.set_defaults(run=_cmd_zoo_fetch)
+    tp = zsub.add_parser("train", help="retrain an entry from its recipe (zoo/<name>.toml)",
+                         description="Train a zoo entry from its recipe: keras-gans zoo train dcgan.fashion_mnist.")
+    tp.add_argument("name", help="zoo name or path of a recipe .toml")
+    tp.add_argument("--out", default=None, help="run folder (default: runs/zoo/<name>)")
+    tp.add_argument("--epochs", type=_positive_int, default=None, help="override the recipe's epochs")
+    tp.add_argument("--publish", action="store_true",
+                    help="maintainers, in a checkout: write zoo/weights/<name>.weights.h5, the grid and the card")
+    tp.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    tp.add_argument("--resume", action="store_true", help="continue the run in --out")
+    tp.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    tp.set_defaults(run=_cmd_zoo_train)
+
+
+def _format_count(n):
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def _format_metrics(metrics):
+    parts = []
+    for key, value in metrics.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            parts.append(f"{key}={value:.4g}")
+    return " ".join(parts) or "-"
+
+
+def _cmd_zoo_list(args):
+    from keras_gans import zoo
+
+    names = zoo.list_models(family=args.family, pretrained=True if args.pretrained else None)
+    if not names:
+        raise UsageError(f"no zoo entries match (family={args.family!r}): see keras-gans zoo list")
+    rows = [("NAME", "FAMILY", "DATASET", "PARAMS", "METRICS", "LOCAL")]
+    for name in names:
+        card = zoo.card(name)
+        counts = card.get("num_params", {})
+        total = sum(counts.values()) if isinstance(counts, dict) else counts
+        if not card["pretrained"]:
+            local = "recipe only"
+        else:
+            path = zoo.local_path(name)
+            local = "no" if path is None else ("cache" if path.startswith(zoo.cache_dir()) else "checkout")
+        rows.append((name, card["family"], card.get("dataset", "-"),
+                     _format_count(total) if total else "-", _format_metrics(card["metrics"]), local))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def _cmd_zoo_card(args):
+    import json
+
+    from keras_gans import zoo
+
+    print(json.dumps(zoo.card(args.name), indent=2))
+    return 0
+
+
+def _cmd_zoo_fetch(args):
+    from keras_gans import zoo
+
+    try:
+        path = zoo.fetch(args.name, verbose=False if args.quiet else None)
+    except zoo.DownloadError as err:
+        # A network or disk failure, not bad input: exit 1, still in one line.
+        print(f"keras-gans zoo fetch: error: {err}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def _cmd_zoo_train(args):
+    from keras_gans.zoo.recipe import run_recipe
+
+    result = run_recipe(args.name, out=args.out, epochs=args.epochs, publish=args.publish,
+                        verbose=args.verbose, overwrite=args.overwrite, resume=args.resume)
+    for key in ("model", "samples", "history"):
+        if key in result:
+            print(f"{key + ':':9}{result[key]}")
+    if "card" in result:
+        print(f"card:    {result['card']['name']} (sha256 {result['card']['sha256'][:12]}...)")
+    return 0
 
 
 # ---------------------------------------------------------------- main
