@@ -157,7 +157,62 @@ def _cmd_sample(args):
 
 # ---------------------------------------------------------------- evaluate
 def _add_evaluate(sub):
-    pass  # TODO(metrics): `keras-gans evaluate`
+    p = sub.add_parser(
+        "evaluate",
+        help="score a GAN's samples: FCD/FID, KID, precision/recall, class coverage",
+        description=(
+            "Generate N samples and compare them with N real images of a dataset split in the "
+            "features of the zoo classifier (28x28x1) or InceptionV3 (other shapes). "
+            "See kg.metrics.evaluate for the protocol."
+        ),
+    )
+    p.add_argument("model", help="path to a .keras file, or a zoo name such as dcgan.fashion_mnist")
+    p.add_argument("--dataset", default="fashion_mnist",
+                   help="real images: TFDS name, IDX/image folder or .npz (default: fashion_mnist)")
+    p.add_argument("--n", type=_positive_int, default=10000,
+                   help="samples and real images (default: 10000; fewer when the split is smaller)")
+    p.add_argument("--split", default="test", help="split of the real images (default: test)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples and the real subset")
+    p.add_argument("--batch-size", type=_positive_int, default=500, help="images per forward pass")
+    p.add_argument("--json", default=None, metavar="OUT.json", help="also write the report as JSON")
+    p.add_argument("--verbose", type=int, choices=(0, 1), default=1, help="1 shows a progress bar")
+    p.set_defaults(run=_cmd_evaluate)
+
+
+def _cmd_evaluate(args):
+    import json
+    import tempfile
+
+    from keras_gans import metrics
+
+    if args.json is not None and not args.json.lower().endswith(".json"):
+        raise UsageError(f"--json must name a .json file, got {args.json}")
+    if args.json is not None and os.path.dirname(os.path.abspath(args.json)) and not os.path.isdir(
+        os.path.dirname(os.path.abspath(args.json))
+    ):
+        raise UsageError(f"the folder of --json {args.json} does not exist")
+    gan = load_any(args.model)
+    report = metrics.evaluate(
+        gan, dataset=args.dataset, n=args.n, split=args.split, seed=args.seed,
+        batch_size=args.batch_size, verbose=args.verbose,
+    )
+    report["protocol"]["model"] = args.model
+    print(f"{args.model} ({gan.family}) against {args.dataset} [{args.split}]")
+    print(metrics.format_report(report))
+    if args.json is not None:
+        folder = os.path.dirname(os.path.abspath(args.json))
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(report, f, indent=2)
+                f.write("\n")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, args.json)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        print(f"wrote {args.json}")
+    return 0
 
 
 # ---------------------------------------------------------------- export

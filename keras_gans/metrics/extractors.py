@@ -14,7 +14,6 @@ An extractor maps images in [-1, 1] to activations ``[n, d]``:
 ``get_extractor(image_shape)`` picks the default for an image shape.
 """
 
-import json
 import os
 import tempfile
 import time
@@ -167,6 +166,101 @@ def as_extractor(extractor, image_shape=None):
     )
 
 
+def get_extractor(image_shape):
+    """The default feature extractor for images of ``image_shape``.
+
+    28x28x1 images get the zoo's Fashion-MNIST classifier (Frechet classifier
+    distance; it is trained on Fashion-MNIST, so for other 28x28 data pass
+    your own extractor); every other shape gets InceptionV3 (FID), which
+    needs its ImageNet weights (see ``inception_extractor``).
+
+    Args:
+        image_shape: tuple ``(height, width, channels)``.
+
+    Returns:
+        ``FeatureExtractor``.
+
+    Example:
+        >>> kg.metrics.get_extractor((28, 28, 1)).name
+        'classifier.fashion_mnist'
+    """
+    image_shape = tuple(int(s) for s in image_shape)
+    if len(image_shape) != 3 or image_shape[-1] not in (1, 3):
+        raise ValueError(
+            f"image_shape must be (height, width, 1 or 3), got {image_shape}: pass extractor= for other data."
+        )
+    if image_shape == (28, 28, 1):
+        return classifier_extractor()
+    return inception_extractor(image_shape)
+
+
+def inception_weights_path():
+    """Where Keras caches InceptionV3's ImageNet weights (``$KERAS_HOME/models``)."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, "models", INCEPTION_WEIGHTS_FILE)
+
+
+def inception_extractor(image_shape=(299, 299, 3), weights="imagenet"):
+    """The FID extractor: InceptionV3's 2048-d average-pooled features.
+
+    Images in [-1, 1] (the range InceptionV3's ImageNet weights expect) are
+    resized to 299x299 with bilinear interpolation; grayscale images are
+    repeated to three channels.
+
+    Args:
+        image_shape: tuple ``(height, width, 1 or 3)`` of the images to extract from.
+        weights: ``"imagenet"`` (from the Keras cache, downloaded once when
+            online), a path to ``inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``,
+            or None for random weights (only for tests).
+
+    Returns:
+        ``FeatureExtractor`` named ``"inception_v3"``.
+
+    Raises:
+        FileNotFoundError: the ImageNet weights are not cached and cannot be
+            downloaded (offline, or ``KERAS_GANS_OFFLINE`` is set).
+
+    Example:
+        >>> extractor = inception_extractor((32, 32, 3))  # doctest: +SKIP
+        >>> extractor(images).shape  # doctest: +SKIP
+        (16, 2048)
+    """
+    import keras
+
+    image_shape = tuple(int(s) for s in image_shape)
+    if len(image_shape) != 3 or image_shape[-1] not in (1, 3):
+        raise ValueError(f"InceptionV3 takes images (height, width, 1 or 3), got {image_shape}.")
+    fix = (
+        f"run once online so Keras downloads it, or copy {INCEPTION_WEIGHTS_FILE} into "
+        f"{os.path.dirname(inception_weights_path())}; or pass extractor= to use other features."
+    )
+    if weights == "imagenet":
+        cached = inception_weights_path()
+        if os.path.isfile(cached):
+            weights = cached
+        elif _offline():
+            raise FileNotFoundError(f"InceptionV3 ImageNet weights are not on this machine: {fix}")
+    elif weights is not None and not os.path.isfile(os.fspath(weights)):
+        raise FileNotFoundError(f"InceptionV3 weights file {weights} does not exist: {fix}")
+    try:
+        backbone = keras.applications.InceptionV3(
+            include_top=False, weights=weights, pooling="avg", input_shape=(299, 299, 3)
+        )
+    except Exception as err:
+        if weights != "imagenet":
+            raise
+        raise FileNotFoundError(
+            f"could not download InceptionV3 ImageNet weights ({type(err).__name__}): {fix}"
+        ) from None
+    images = keras.Input(image_shape, name="images")
+    x = keras.layers.Resizing(299, 299, interpolation="bilinear", name="resize")(images)
+    if image_shape[-1] == 1:
+        x = keras.layers.Concatenate(name="gray_to_rgb")([x, x, x])
+    features = backbone(x)
+    model = keras.Model(images, features, name="inception_v3_features")
+    return FeatureExtractor(model, name="inception_v3", image_shape=image_shape)
+
+
 # ------------------------------------------------------------ the classifier
 def load_classifier(name=CLASSIFIER_NAME):
     """Load the zoo's pretrained classifier (``keras.Model`` images -> logits).
@@ -176,22 +270,20 @@ def load_classifier(name=CLASSIFIER_NAME):
 
     Returns:
         ``keras.Model`` built by ``kg.networks.classifier.image_classifier``
-        with the entry's config and weights.
+        with the entry's config, and its weights from ``kg.zoo.fetch``
+        (the checkout's ``zoo/weights/``, the cache, or a verified download).
 
     Example:
         >>> model = load_classifier()
         >>> model.output_shape
         (None, 10)
     """
-    from keras_gans.networks.classifier import image_classifier
-    from keras_gans.zoo import card, fetch
+    from keras_gans.zoo import card, fetch, get_model
 
-    entry = card(name)
-    if entry.get("family") != "classifier":
-        raise ValueError(f"zoo entry {name} is a {entry.get('family')} model, not a classifier.")
-    path = fetch(name)
-    model = image_classifier(**entry["config"])
-    model.load_weights(path)
+    if card(name).get("task") != "feature_extractor":
+        raise ValueError(f"zoo entry {name} is a {card(name)['task']}, not a classifier.")
+    model = get_model(name)
+    model.load_weights(fetch(name))
     return model
 
 
@@ -216,7 +308,9 @@ def classifier_extractor(name=CLASSIFIER_NAME, model=None):
         model = load_classifier(name)
     else:
         name = model.name
-    both = keras.Model(model.inputs, [model.get_layer("features").output, model.outputs[0]])
+    # A single input tensor (not a one-element list), so calls with a plain
+    # array match the model's input structure.
+    both = keras.Model(model.inputs[0], [model.get_layer("features").output, model.outputs[0]])
     return FeatureExtractor(
         both, name=name, image_shape=tuple(model.inputs[0].shape[1:]),
         num_classes=int(model.outputs[0].shape[-1]),
@@ -339,7 +433,8 @@ def write_classifier_entry(spec, model, info):
     """Write a trained classifier's weights and card into the checkout.
 
     Only the network's weights are written (no optimizer state), from an
-    uncompiled copy, which keeps the file at a third of a compiled save.
+    uncompiled copy, which keeps the file at a third of a compiled save; the
+    card goes through ``kg.zoo.write_card``, which measures the file.
 
     Args:
         spec: the recipe dict (``kg.zoo.recipe.load_recipe``).
@@ -349,62 +444,43 @@ def write_classifier_entry(spec, model, info):
     Returns:
         The card dict.
     """
-    import hashlib
-
     import keras
     import tensorflow as tf
 
     from keras_gans.networks.classifier import image_classifier
+    from keras_gans.zoo import write_card
     from keras_gans.zoo.recipe import hardware, repo_zoo_dir
 
     zoo_dir = repo_zoo_dir()
     if zoo_dir is None:
         raise FileNotFoundError("publishing needs a checkout with a zoo/ folder.")
     name = spec["name"]
-    dataset = spec["data"].get("dataset", "fashion_mnist")
     bare = image_classifier(**info["config"])
     bare.set_weights(model.get_weights())
-    model = bare
     weights_dir = os.path.join(zoo_dir, "weights")
     os.makedirs(weights_dir, exist_ok=True)
     weights = os.path.join(weights_dir, f"{name}.weights.h5")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".weights.h5", dir=weights_dir)
     os.close(fd)
     try:
-        model.save_weights(tmp, overwrite=True)
+        bare.save_weights(tmp, overwrite=True)
         os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; artifacts are shared
         os.replace(tmp, weights)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-    with open(weights, "rb") as f:
-        sha256 = hashlib.sha256(f.read()).hexdigest()
-    root = os.path.dirname(zoo_dir)
-    entry = {
-        "name": name,
-        "family": "classifier",
-        "task": "feature_extractor",
-        "config": info["config"],
-        "file": os.path.basename(weights),
-        "sha256": sha256,
-        "size": os.path.getsize(weights),
-        "num_params": int(model.count_params()),
-        "dataset": dataset,
-        "metrics": {"test_accuracy": round(info["test_accuracy"], 4)},
-        "protocol": {"split": "test", "n": info["test_n"], "metric": "top-1 accuracy of argmax logits"},
-        "recipe": os.path.relpath(spec["path"], root),
-        "license": "Apache-2.0",
-        "training": {"time_s": info["time_s"], "hardware": hardware(), "epochs": info["epochs"]},
-        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__},
-        "pretrained": True,
-    }
-    cards_dir = os.path.join(root, "keras_gans", "zoo", "cards")
-    os.makedirs(cards_dir, exist_ok=True)
-    card_path = os.path.join(cards_dir, f"{name}.json")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=cards_dir)
-    with os.fdopen(fd, "w") as f:
-        json.dump(entry, f, indent=2)
-        f.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, card_path)
-    return entry
+    return write_card(
+        name,
+        weights,
+        family="classifier",
+        task="feature_extractor",
+        config=info["config"],
+        dataset=spec["data"].get("dataset", "fashion_mnist"),
+        metrics={"test_accuracy": round(info["test_accuracy"], 4)},
+        protocol={"split": "test", "n": info["test_n"], "metric": "top-1 accuracy of argmax logits"},
+        recipe=os.path.relpath(spec["path"], os.path.dirname(zoo_dir)),
+        license="Apache-2.0",
+        training={"time_s": info["time_s"], "hardware": hardware(), "epochs": info["epochs"]},
+        versions={"keras": keras.__version__, "tensorflow": tf.__version__},
+        pretrained=True,
+    )

@@ -1,0 +1,252 @@
+"""Evaluate a trained GAN against a dataset: one report with every sample metric."""
+
+import numpy as np
+
+from keras_gans.metrics.extractors import CLASSIFIER_NAME, as_extractor, as_model_images
+from keras_gans.metrics.frechet import frechet_distance
+from keras_gans.metrics.kernel import kernel_distance
+from keras_gans.metrics.precision_recall import precision_recall
+
+
+def _positive_int(value, name, low=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
+    return int(value)
+
+
+def evaluate(
+    model,
+    dataset="fashion_mnist",
+    n=10000,
+    split="test",
+    seed=0,
+    batch_size=500,
+    extractor=None,
+    k=3,
+    kid_subsets=100,
+    kid_subset_size=1000,
+    verbose=0,
+):
+    """Score a GAN's samples against real images: FCD/FID, KID, precision/recall, classes.
+
+    Protocol (``report["protocol"]`` records every value used):
+
+    1. Real images: the ``split`` split of ``dataset`` (default: the
+       Fashion-MNIST test split, 10,000 images). When it holds more than
+       ``n`` images, a random subset of ``n`` is drawn without replacement
+       with ``numpy.random.default_rng(seed)``; otherwise all are used.
+       Call the count ``m = min(n, split size)``.
+    2. Generated images: ``m`` samples, ``model.generate(m, seed=seed)``
+       (latents from ``numpy.random.default_rng(seed)``). Conditional GANs
+       (``family == "cgan"``) are asked for the classes in turn,
+       ``labels = arange(m) % num_classes``, so every class gets an equal share.
+    3. Features: both sets go through the same extractor; the default
+       (``kg.metrics.get_extractor``) is the zoo classifier's 128-d
+       ``features`` layer for 28x28x1 images, and InceptionV3's 2048-d pool
+       features for other shapes.
+    4. Metrics on the features: ``frechet_distance`` (FCD with the
+       classifier, FID with InceptionV3), ``kid_mean``/``kid_std``
+       (``kernel_distance`` with ``kid_subsets`` subsets of
+       ``min(kid_subset_size, m)`` rows, subset seed ``seed``),
+       ``precision``/``recall`` (``precision_recall`` with ``k`` neighbours,
+       real = the real features).
+    5. With a classifier extractor, mode coverage: ``class_counts`` (how many
+       samples the classifier assigns to each class), ``real_class_counts``
+       (the same for the real images) and ``modes_covered`` (classes whose
+       share of the samples is at least half their share of the real
+       images). For conditional GANs also ``label_agreement``, the fraction
+       of samples the classifier assigns to the requested class, beside
+       ``real_label_agreement``, the classifier's accuracy on the real images
+       (the ceiling of label agreement).
+
+    Frechet distance and precision/recall depend on ``m``: compare reports
+    with the same ``n``. Metrics are python floats/ints, so the report is JSON.
+
+    Args:
+        model: a ``kg.models`` GAN (not CycleGAN: it translates, see
+            ``FrechetCallback(inputs=...)``).
+        dataset: dataset name or path of the real images (see ``kg.data.load_numpy``).
+        n: int >= ``k + 1``, sample count (real and generated).
+        split: split of ``dataset`` the real images come from.
+        seed: int, seed of the real subset, the latents and the KID subsets.
+        batch_size: int, images per generator and extractor pass.
+        extractor: None (the default for the image shape), a
+            ``kg.metrics.FeatureExtractor``, a ``keras.Model`` or a callable.
+        k: int, neighbours of precision/recall.
+        kid_subsets: int, KID subsets.
+        kid_subset_size: int, KID subset size.
+        verbose: int, 1 shows a progress bar.
+
+    Returns:
+        dict with ``frechet_distance``, ``kid_mean``, ``kid_std``,
+        ``precision``, ``recall``, (classifier extractors) ``class_counts``,
+        ``real_class_counts``, ``modes_covered``, (conditional GANs)
+        ``label_agreement``, ``real_label_agreement``, and ``protocol``.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> gan = kg.models.DCGAN(latent_dim=32, width=8)
+        >>> report = kg.metrics.evaluate(gan, n=500)
+        >>> print(kg.metrics.format_report(report))  # doctest: +SKIP
+    """
+    import keras
+
+    from keras_gans.data import load_numpy
+
+    if not hasattr(model, "generate") or not hasattr(model, "image_shape"):
+        raise ValueError(f"model must be a kg.models GAN, got {type(model).__name__}.")
+    if getattr(model, "data_kind", None) == "unpaired":
+        raise ValueError(
+            f"evaluate scores GANs that sample from noise; a {model.family} translates images: "
+            "compute kg.metrics.frechet_distance on extractor features of gan.translate(...) instead."
+        )
+    n = _positive_int(n, "n", 2)
+    k = _positive_int(k, "k")
+    batch_size = _positive_int(batch_size, "batch_size")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, got {seed!r}.")
+    seed = int(seed)
+    image_shape = tuple(model.image_shape)
+    progress = keras.utils.Progbar(5, verbose=verbose, unit_name="stage") if verbose else None
+
+    images, labels = load_numpy(dataset, split=split)
+    if tuple(images.shape[1:]) != image_shape:
+        raise ValueError(
+            f"{dataset!r} ({split}) has images of shape {tuple(images.shape[1:])} but the model "
+            f"makes {image_shape}: evaluate against data of the model's image shape."
+        )
+    split_size = len(images)
+    m = min(n, split_size)
+    if m < k + 1:
+        raise ValueError(f"{dataset!r} ({split}) has {len(images)} images; the metrics need at least {k + 1}.")
+    if m < len(images):
+        keep = np.sort(np.random.default_rng(seed).choice(len(images), m, replace=False))
+        images = images[keep]
+        labels = None if labels is None else labels[keep]
+    real = as_model_images(images, "real images")
+    extractor = as_extractor(extractor, image_shape)
+    if progress:
+        progress.update(1)
+
+    conditional = getattr(model, "family", None) == "cgan"
+    requested = None
+    if conditional:
+        requested = (np.arange(m) % model.num_classes).astype("int32")
+        fake = model.generate(m, seed=seed, batch_size=batch_size, labels=requested)
+    else:
+        fake = model.generate(m, seed=seed, batch_size=batch_size)
+    if progress:
+        progress.update(2)
+
+    real_features, real_classes = extractor.extract(real, batch_size)
+    fake_features, fake_classes = extractor.extract(fake, batch_size)
+    if progress:
+        progress.update(3)
+
+    kid = kernel_distance(
+        real_features, fake_features, num_subsets=kid_subsets, subset_size=kid_subset_size, seed=seed
+    )
+    pr = precision_recall(real_features, fake_features, k=k)
+    report = {
+        "frechet_distance": frechet_distance(real_features, fake_features),
+        "kid_mean": kid.mean,
+        "kid_std": kid.std,
+        "precision": pr.precision,
+        "recall": pr.recall,
+    }
+    if progress:
+        progress.update(4)
+
+    protocol = {
+        "dataset": dataset if isinstance(dataset, str) else str(dataset),
+        "split": split,
+        "n_real": int(m),
+        "n_fake": int(m),
+        "seed": seed,
+        "split_size": int(split_size),
+        "real_subset": "all" if m == split_size else "random without replacement",
+        "family": getattr(model, "family", type(model).__name__),
+        "extractor": extractor.name,
+        "feature_dim": int(real_features.shape[1]),
+        "kid_subsets": int(kid_subsets),
+        "kid_subset_size": int(min(kid_subset_size, m)),
+        "k": k,
+    }
+    if extractor.is_classifier:
+        num_classes = extractor.num_classes
+        counts = np.bincount(fake_classes, minlength=num_classes)
+        real_counts = np.bincount(real_classes, minlength=num_classes)
+        report["class_counts"] = [int(c) for c in counts]
+        report["real_class_counts"] = [int(c) for c in real_counts]
+        report["modes_covered"] = int(np.sum(counts / m >= 0.5 * real_counts / m))
+        protocol["num_classes"] = int(num_classes)
+        if extractor.name == CLASSIFIER_NAME:
+            from keras_gans.data import FASHION_MNIST_CLASSES
+
+            protocol["class_names"] = list(FASHION_MNIST_CLASSES)
+        if conditional:
+            report["label_agreement"] = float(np.mean(fake_classes == requested))
+            if labels is not None:
+                report["real_label_agreement"] = float(np.mean(real_classes == labels))
+    if progress:
+        progress.update(5)
+    report["protocol"] = protocol
+    return report
+
+
+def format_report(report):
+    """Format an ``evaluate`` report as aligned text lines.
+
+    Args:
+        report: dict returned by ``kg.metrics.evaluate``.
+
+    Returns:
+        str, one metric per line, ending with the protocol.
+
+    Example:
+        >>> print(format_report(kg.metrics.evaluate(gan, n=500)))  # doctest: +SKIP
+        FCD (classifier.fashion_mnist)   12.3456
+        ...
+    """
+    if not isinstance(report, dict) or "frechet_distance" not in report:
+        raise ValueError("format_report expects the dict returned by kg.metrics.evaluate.")
+    protocol = report.get("protocol", {})
+    extractor = protocol.get("extractor", "custom")
+    short = {CLASSIFIER_NAME: "FCD", "inception_v3": "FID"}.get(extractor, "Frechet distance")
+    rows = [
+        (f"{short} ({extractor})", f"{report['frechet_distance']:.4f}"),
+        ("KID (mean +- std)", f"{report['kid_mean']:.5f} +- {report['kid_std']:.5f}"),
+        ("precision", f"{report['precision']:.4f}"),
+        ("recall", f"{report['recall']:.4f}"),
+    ]
+    if "class_counts" in report:
+        counts = report["class_counts"]
+        names = protocol.get("class_names") or [str(i) for i in range(len(counts))]
+        rows.append(("modes covered", f"{report['modes_covered']}/{len(counts)} classes"))
+        if "label_agreement" in report:
+            line = f"{report['label_agreement']:.4f}"
+            if "real_label_agreement" in report:
+                line += f" (classifier on real images: {report['real_label_agreement']:.4f})"
+            rows.append(("label agreement", line))
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [f"{label:<{width}}{value}" for label, value in rows]
+    if "class_counts" in report:
+        real = report.get("real_class_counts") or [None] * len(counts)
+        name_width = max(len(str(name)) for name in names) + 2
+        lines.append("")
+        lines.append(f"{'class':<{name_width}}{'samples':>8}{'real':>8}")
+        for name, count, real_count in zip(names, counts, real):
+            lines.append(f"{str(name):<{name_width}}{count:>8}{'' if real_count is None else real_count:>8}")
+    if protocol:
+        lines.append("")
+        lines.append(
+            "protocol: {n_fake} samples (seed {seed}) vs {n_real} {split} images of {dataset} "
+            "({real_subset}); features: {extractor} ({feature_dim}-d); KID: {kid_subsets} subsets "
+            "of {kid_subset_size}; precision/recall: k={k}".format(
+                **{key: protocol.get(key, "?") for key in (
+                    "n_fake", "seed", "n_real", "split", "dataset", "real_subset", "extractor",
+                    "feature_dim", "kid_subsets", "kid_subset_size", "k",
+                )}
+            )
+        )
+    return "\n".join(lines)
