@@ -37,7 +37,7 @@ PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 
 _CHUNK = 1 << 16
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-# (realpath, size, mtime_ns, inode) -> sha256 of files verified in this process.
+# (realpath, size, mtime_ns, ctime_ns, inode) -> sha256 of files verified in this process.
 _VERIFIED = {}
 
 
@@ -98,7 +98,9 @@ def verify(path, sha256):
     use in a process rather than trusted from a size/mtime record: that also
     catches a file damaged in place with its size and mtime unchanged. Within
     one process the result is remembered for the same (path, size, mtime,
-    inode), so repeated loads do not re-read the file.
+    ctime, inode), so repeated loads do not re-read the file; any write to the
+    file (even one that restores its mtime) changes its ctime and forces a
+    new hash.
 
     Args:
         path: str, file to check.
@@ -108,7 +110,7 @@ def verify(path, sha256):
         st = os.stat(path)
     except OSError:
         return False
-    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     if key not in _VERIFIED:
         _VERIFIED[key] = sha256_of(path)
     return _VERIFIED[key] == sha256.lower()
