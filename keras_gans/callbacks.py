@@ -1,19 +1,37 @@
-"""Training callbacks: sample grids and atomic checkpoints."""
+"""Training callbacks: sample grids, atomic checkpoints, backups and a divergence stop.
+
+``AtomicCheckpoint`` and ``GANBackupAndRestore`` write through a temporary
+file and a rename, refuse to save non-finite weights, and record the training
+position (epoch, batch, global step) together with the weights, so a run
+killed at any moment resumes from its last complete save. ``StopOnNaN`` stops
+training at the first step whose losses are NaN or inf and names it.
+"""
 
 import json
 import os
-import tempfile
 
 import keras
 import numpy as np
 
+from keras_gans.saving import (
+    atomic_path,
+    remove_stale_temps,
+    save_model_atomic,
+    write_atomic,
+    write_json_atomic,
+)
 
-def _atomic_path(path):
-    """A temporary file beside ``path`` (same filesystem, so rename is atomic)."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    os.close(fd)
-    return tmp
+__all__ = [
+    "image_grid",
+    "save_grid",
+    "SampleGrid",
+    "AtomicCheckpoint",
+    "GANBackupAndRestore",
+    "StopOnNaN",
+    "DivergenceError",
+    "save_model_atomic",
+    "write_json_atomic",
+]
 
 
 def image_grid(images, ncols=None):
@@ -63,14 +81,10 @@ def save_grid(images, path, ncols=None):
     grid = image_grid(images, ncols)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = _atomic_path(path)
-    try:
-        mpimg.imsave(tmp, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=255, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    cmap = "gray" if grid.ndim == 2 else None
+    return write_atomic(
+        path, lambda tmp: mpimg.imsave(tmp, grid, cmap=cmap, vmin=0, vmax=255, format="png")
+    )
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -111,62 +125,387 @@ class SampleGrid(keras.callbacks.Callback):
         self.paths.append(path)
 
 
-class AtomicCheckpoint(keras.callbacks.Callback):
-    """Save the whole model to one ``.keras`` file at each epoch end, atomically.
+# ------------------------------------------------------------------ divergence
+class DivergenceError(RuntimeError):
+    """Training produced a NaN or infinite loss or weight."""
 
-    The model is written to a temporary file beside ``path`` and renamed over
-    it, so a crash during the write leaves the previous checkpoint intact. A
-    small ``state.json`` beside it records the completed epoch for resuming.
+
+def nonfinite_logs(logs):
+    """Return ``"name is value"`` for every scalar log that is NaN or inf."""
+    bad = []
+    for name, value in (logs or {}).items():
+        try:
+            value = np.asarray(value, dtype="float64")
+        except (TypeError, ValueError):
+            continue
+        if value.ndim == 0 and not np.isfinite(value):
+            bad.append(f"{name} is {float(value)}")
+    return bad
+
+
+def nonfinite_variables(model):
+    """Return the paths of the model's and its optimizers' variables holding NaN or inf."""
+    variables = list(model.variables)
+    optimizers = model.optimizers() if hasattr(model, "optimizers") else {"optimizer": model.optimizer}
+    for opt in optimizers.values():
+        if opt is not None:
+            variables.extend(opt.variables)
+    bad = []
+    for v in variables:
+        value = np.asarray(keras.ops.convert_to_numpy(v))
+        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+            bad.append(v.path)
+    return bad
+
+
+def _check_finite(model, logs, where):
+    bad = nonfinite_logs(logs)
+    if bad:
+        raise DivergenceError(
+            f"refusing to save a checkpoint at {where}: {', '.join(bad)}; the previous "
+            "checkpoint is kept (lower the learning rate or check the data)."
+        )
+    bad = nonfinite_variables(model)
+    if bad:
+        raise DivergenceError(
+            f"refusing to save a checkpoint at {where}: {len(bad)} variables hold NaN or inf "
+            f"(first: {bad[0]}); the previous checkpoint is kept (lower the learning rate)."
+        )
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop training at the first step whose losses are NaN or inf, naming it.
+
+    Unlike ``keras.callbacks.TerminateOnNaN``, which only sets a flag, this
+    raises ``kg.callbacks.DivergenceError`` with the epoch, the batch and the
+    losses, so a script or the ``keras-gans`` command fails loudly and no later
+    callback (a checkpoint) runs on the diverged model. The logs are running
+    means over the epoch, so the first NaN step is caught at once; with
+    ``steps_per_execution > 1`` it is reported at the end of its execution.
+
+    Example:
+        >>> gan.fit(ds, epochs=5, callbacks=[kg.callbacks.StopOnNaN()])  # doctest: +SKIP
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = nonfinite_logs(logs)
+        if bad:
+            raise DivergenceError(
+                f"training diverged at epoch {self._epoch + 1}, batch {batch + 1}: {', '.join(bad)}; "
+                "lower the learning rate or check the data."
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        bad = nonfinite_logs(logs)
+        if bad:
+            raise DivergenceError(
+                f"training diverged in epoch {epoch + 1}: {', '.join(bad)}; lower the learning rate "
+                "or check the data."
+            )
+
+
+# ------------------------------------------------------------------ resuming
+def skip_train_steps(model, steps):
+    """Make the next ``steps`` training steps of ``fit`` draw their batch and do nothing else.
+
+    Used when a run resumes inside an epoch: Keras starts the epoch at its
+    first batch, and the batches the restored model already trained on must
+    be consumed without training on them again. Call it from a callback's
+    ``on_train_begin`` (``fit`` builds its train function just before).
+
+    Args:
+        model: the ``keras.Model`` being fit.
+        steps: int, steps to skip; a multiple of ``model.steps_per_execution``.
+    """
+    import tensorflow as tf
+
+    per_call = int(getattr(model, "steps_per_execution", 1) or 1)
+    if steps % per_call:
+        raise ValueError(
+            f"cannot resume {steps} steps into an epoch with steps_per_execution={per_call}: "
+            "save checkpoints at multiples of steps_per_execution."
+        )
+    original = model.train_function
+    remaining = [steps // per_call]
+
+    def skipping(iterator):
+        if remaining[0] == 0:
+            model.train_function = original
+            return original(iterator)
+        remaining[0] -= 1
+        for _ in range(per_call):
+            try:
+                next(iterator)
+            except tf.errors.OutOfRangeError:
+                raise StopIteration from None
+        if remaining[0] == 0:
+            model.train_function = original
+        return {m.name: m.result() for m in model.metrics}
+
+    if remaining[0]:
+        model.train_function = skipping
+
+
+def _check_save_freq(save_freq):
+    if save_freq == "epoch":
+        return save_freq
+    if isinstance(save_freq, bool) or not isinstance(save_freq, (int, np.integer)) or save_freq < 1:
+        raise ValueError(f"save_freq must be 'epoch' or a positive int (steps), got {save_freq!r}.")
+    return int(save_freq)
+
+
+class _Positioned:
+    """Mixin: follows the training position (epoch, batches done in it, global
+    step) and calls ``_save(position, logs)`` on the ``save_freq`` schedule.
+
+    Step saves fall on multiples of the global step, so an interrupted and a
+    resumed run save at the same steps as an uninterrupted one.
+    """
+
+    _epoch = 0
+    _restored_step = 0
+
+    def _steps_per_epoch(self):
+        steps = (self.params or {}).get("steps")
+        if self.save_freq != "epoch" and not steps:
+            raise ValueError(
+                f"save_freq={self.save_freq} (steps) needs a known epoch length: pass "
+                "steps_per_epoch to fit or a dataset of known length."
+            )
+        return steps
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        steps = self._steps_per_epoch()
+        done = batch + 1
+        step = self._epoch * steps + done
+        # Steps at or before the restored position were skipped, not trained;
+        # the epoch's last step is saved by on_epoch_end with the epoch's logs.
+        if step <= self._restored_step or done >= steps or step % self.save_freq:
+            return
+        self._save({"epoch": self._epoch, "batch": done, "step": step, "steps_per_epoch": steps}, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._should_save_epoch(epoch):
+            return
+        steps = (self.params or {}).get("steps")
+        step = (epoch + 1) * steps if steps else None
+        self._save({"epoch": epoch + 1, "batch": 0, "step": step, "steps_per_epoch": steps}, logs)
+
+    def _should_save_epoch(self, epoch):
+        return True
+
+    def _save(self, position, logs):
+        raise NotImplementedError
+
+
+class AtomicCheckpoint(_Positioned, keras.callbacks.Callback):
+    """Save the whole model to one ``.keras`` file, atomically, with its training position.
+
+    The model is written to a temporary file beside ``path``, flushed and
+    renamed over it, so a crash at any moment (``kill -9`` included) leaves
+    the previous checkpoint intact. The position (completed epochs, batches
+    done in the next epoch, global step) is stored inside the same archive,
+    so weights and position are always replaced together
+    (``kg.saving.read_checkpoint_state`` reads it); ``state.json`` beside it
+    repeats it with the logs, for people. A save whose logs or variables
+    (optimizers included) hold NaN or inf is refused with
+    ``kg.callbacks.DivergenceError`` and the previous checkpoint is kept.
 
     Args:
         path: str, the ``.keras`` file.
         every: int, save every ``every`` epochs.
+        save_freq: ``"epoch"``, or an int: also save every ``save_freq``
+            global steps inside epochs (needs a known epoch length).
+        initial_step: int, the global step the model was restored at (the
+            trainer passes it on resume); batches up to it are not saved again.
 
     Example:
         >>> gan.fit(ds, epochs=5, callbacks=[AtomicCheckpoint("runs/x/model.keras")])  # doctest: +SKIP
     """
 
-    def __init__(self, path, every=1):
+    def __init__(self, path, every=1, save_freq="epoch", initial_step=0):
         super().__init__()
+        self.save_freq = _check_save_freq(save_freq)
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive int, got {every!r}.")
         self.path = os.fspath(path)
         self.every = every
+        self._restored_step = int(initial_step)
+        self.saved = []
 
     @property
     def state_path(self):
         return os.path.join(os.path.dirname(os.path.abspath(self.path)), "state.json")
 
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
-            return
-        save_model_atomic(self.model, self.path)
-        write_json_atomic(self.state_path, {"epoch": epoch + 1, "logs": _plain(logs)})
+    def on_train_begin(self, logs=None):
+        self._steps_per_epoch()
+        remove_stale_temps(self.path)
+        remove_stale_temps(self.state_path)
+
+    def _should_save_epoch(self, epoch):
+        return (epoch + 1) % self.every == 0
+
+    def _save(self, position, logs):
+        where = f"epoch {position['epoch'] + (1 if position['batch'] else 0)}, step {position['step']}"
+        _check_finite(self.model, logs, where)
+        save_model_atomic(self.model, self.path, state=position)
+        write_json_atomic(self.state_path, {**position, "logs": _plain(logs)})
+        self.saved.append(position)
 
 
 def _plain(logs):
-    return {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
+    plain = {}
+    for k, v in (logs or {}).items():
+        try:
+            value = np.asarray(v, dtype="float64")
+        except (TypeError, ValueError):
+            continue
+        if value.ndim == 0:
+            plain[k] = float(value)
+    return plain
 
 
-def save_model_atomic(model, path):
-    """``model.save(path)`` through a temporary file and a rename."""
-    tmp = _atomic_path(path)  # ends with the target's name, so with ".keras"
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+class GANBackupAndRestore(_Positioned, keras.callbacks.BackupAndRestore):
+    """``keras.callbacks.BackupAndRestore`` for GANs: every optimizer, the noise state, atomic.
+
+    Keras' callback assumes one ``model.optimizer`` and writes its backup in
+    place (a kill during the write corrupts it, and the weights and the
+    epoch are written as two files at two moments). This one, for
+    ``kg.models`` GANs:
+
+    - builds every optimizer (``gan.build_optimizers()``) before restoring,
+      so both (CycleGAN: all four) optimizers' states come back, and the
+      noise seed state (saved by the GAN) too;
+    - writes the weights to a new file, renames it, then atomically replaces
+      ``state.json`` naming that file: the commit point, so a kill at any
+      moment leaves a consistent pair;
+    - with ``save_freq=N`` saves every ``N`` global steps and at epoch ends,
+      and resumes inside the epoch: the batches the restored model already
+      trained on are drawn again and skipped, so the resumed run continues
+      on the batch the interrupted one would have used next;
+    - refuses to back up NaN or inf weights or logs (``DivergenceError``).
+
+    The data position is exact when the dataset yields the same batches for
+    an epoch whatever ran before: with ``steps_per_epoch``, a stream that
+    starts at the restored epoch, e.g. ``kg.trainer.batch_stream(images,
+    batch_size, seed=0, start_step=backup.initial_epoch * steps_per_epoch)``.
+    A ``tf.data`` pipeline that reshuffles each epoch from one seed does not:
+    its order for epoch ``k`` depends on the ``k - 1`` orders drawn before it.
+
+    Args:
+        backup_dir: str, a folder used only by this callback.
+        save_freq: ``"epoch"`` or a positive int (steps).
+        delete_checkpoint: bool, remove the backup when ``fit`` completes.
+
+    Example:
+        >>> backup = kg.callbacks.GANBackupAndRestore("runs/x/backup", save_freq=100)
+        >>> ds = kg.trainer.batch_stream(images, 64, seed=0, start_step=backup.initial_epoch * 500)  # doctest: +SKIP
+        >>> gan.fit(ds, epochs=10, steps_per_epoch=500, callbacks=[backup])  # doctest: +SKIP
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        save_freq = _check_save_freq(save_freq)
+        super().__init__(os.fspath(backup_dir), save_freq=save_freq, delete_checkpoint=delete_checkpoint)
+        self._state_path = os.path.join(self.backup_dir, "state.json")
+        self._epoch = 0
+        self._restored = None
+        self._restored_step = 0
+
+    # ------------------------------------------------------------ state on disk
+    def read_state(self):
+        """Return the committed backup's position dict, or None when there is none."""
+        if not os.path.isfile(self._state_path):
+            return None
+        try:
+            with open(self._state_path) as f:
+                state = json.load(f)
+            weights = os.path.join(self.backup_dir, state["weights"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(
+                f"{self._state_path} is not a backup record ({err}): delete {self.backup_dir} to start over."
+            ) from None
+        if not os.path.isfile(weights):
+            raise FileNotFoundError(
+                f"{self._state_path} names {weights}, which is missing: delete {self.backup_dir} to start over."
+            )
+        return state
+
+    @property
+    def initial_epoch(self):
+        """The epoch ``fit`` resumes at: 0 without a backup, else the backed-up epoch."""
+        state = self.read_state()
+        return 0 if state is None else int(state["epoch"])
+
+    # ------------------------------------------------------------ keras hooks
+    def on_train_begin(self, logs=None):
+        self._restored = None
+        self._restored_step = 0
+        if self.save_freq != "epoch" and not (self.params or {}).get("steps"):
+            raise ValueError(
+                f"save_freq={self.save_freq} (steps) needs a known epoch length: pass "
+                "steps_per_epoch to fit or a dataset of known length."
+            )
+        if os.path.isdir(self.backup_dir):
+            for entry in os.listdir(self.backup_dir):
+                if entry.startswith(".tmp-"):
+                    os.remove(os.path.join(self.backup_dir, entry))
+        self._load_model()
+
+    def _load_model(self):
+        state = self.read_state()
+        if state is None:
+            return
+        model = self.model
+        if hasattr(model, "build_optimizers"):
+            model.build_optimizers()
+        elif model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(os.path.join(self.backup_dir, state["weights"]))
+        epoch, batch = int(state["epoch"]), int(state["batch"])
+        steps = (self.params or {}).get("steps")
+        if batch and state.get("steps_per_epoch") != steps:
+            raise ValueError(
+                f"the backup in {self.backup_dir} was taken {batch} steps into an epoch of "
+                f"{state.get('steps_per_epoch')} steps, but this fit has epochs of {steps} steps: "
+                "resume with the same steps_per_epoch."
+            )
+        model._initial_epoch = epoch  # how keras.callbacks.BackupAndRestore resumes
+        self._restored = state
+        self._restored_step = epoch * steps + batch if steps else 0
+        skip_train_steps(model, batch)
+
+    def _save(self, position, logs):
+        where = f"epoch {position['epoch'] + (1 if position['batch'] else 0)}, step {position['step']}"
+        _check_finite(self.model, logs, where)
+        os.makedirs(self.backup_dir, exist_ok=True)
+        name = f"backup-e{position['epoch']:05d}-b{position['batch']:07d}.weights.h5"
+        path = os.path.join(self.backup_dir, name)
+        write_atomic(path, lambda tmp: self.model.save_weights(tmp, overwrite=True))
+        write_json_atomic(self._state_path, {**position, "weights": name})
+        for entry in os.listdir(self.backup_dir):
+            if entry.startswith("backup-") and entry.endswith(".weights.h5") and entry != name:
+                os.remove(os.path.join(self.backup_dir, entry))
+
+    def on_train_end(self, logs=None):
+        if self.model is not None:
+            self.model._initial_epoch = None  # a later fit must not start at this epoch
+        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+            import shutil
+
+            shutil.rmtree(self.backup_dir)
 
 
-def write_json_atomic(path, data):
-    """Write ``data`` as JSON through a temporary file and a rename."""
-    tmp = _atomic_path(path)
-    try:
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+# Keep the name used before the move to kg.saving.
+_atomic_path = atomic_path

@@ -1,19 +1,34 @@
 """Training runs: the engine behind ``keras-gans train`` and the zoo recipes.
 
-A run folder holds ``model.keras`` (the latest complete epoch, written
-atomically), ``state.json`` (the epoch it holds), ``history.csv`` and
-``samples/epoch_NNN.png``. ``resume=True`` reloads ``model.keras`` with its
-optimizers' and noise state and continues from the recorded epoch.
+A run folder holds ``model.keras`` (the latest checkpoint, written atomically,
+with the training position stored inside it), ``state.json`` (the same
+position and the logs, for people), ``run.json`` (the settings a resume must
+reuse), ``history.csv`` and ``samples/epoch_NNN.png``.
+
+A run can be killed at any moment and resumed with ``resume=True``: the model
+comes back with both optimizers' states and the noise seed state, and the
+data stream restarts at the batch it had reached, because batch ``i`` of a
+run is a pure function of ``(seed, i)`` (see ``batch_stream``). With
+deterministic ops (``tf.config.experimental.enable_op_determinism()``, the
+``--deterministic`` flag of the command) a resumed run ends with the same
+weights as an uninterrupted one.
 """
 
+import csv
+import io
 import json
 import os
 import shutil
+
+import keras
+import numpy as np
 
 from keras_gans import callbacks as callbacks_lib
 
 #: Per-family batch size used when none is given.
 DEFAULT_BATCH_SIZE = {"cyclegan": 16}
+#: Files of a run folder a resume reads.
+RUN_FILE = "run.json"
 
 
 def make_strategy(name):
@@ -52,7 +67,7 @@ def is_chief():
 
 
 def make_dataset(model_class, dataset, batch_size, seed=0, classes=None, split="train"):
-    """Load ``dataset`` in the form ``model_class.data_kind`` asks for."""
+    """Load ``dataset`` in the form ``model_class.data_kind`` asks for (a ``kg.data`` pipeline)."""
     from keras_gans import data
 
     kind = model_class.data_kind
@@ -66,41 +81,270 @@ def make_dataset(model_class, dataset, batch_size, seed=0, classes=None, split="
     )
 
 
-def prepare_out(out, resume, overwrite):
-    """Check the run folder: refuse to clobber a run unless asked."""
+# ------------------------------------------------------------------ data
+def training_arrays(model_class, dataset, classes=None, split="train"):
+    """Load ``dataset`` into memory in the form ``model_class.data_kind`` trains on.
+
+    Args:
+        model_class: a ``kg.models`` GAN class.
+        dataset: a ``kg.data.load_numpy`` source.
+        classes: optional class ids to keep (CycleGAN: the pair of domains).
+        split: the split to read.
+
+    Returns:
+        A tuple of arrays: ``(images,)``, ``(images, labels)`` (``"labelled"``)
+        or ``(domain_a, domain_b)`` (``"unpaired"``); images uint8 or float32
+        in [-1, 1], NHWC.
+    """
+    from keras_gans import data
+
+    kind = model_class.data_kind
+    if kind == "unpaired":
+        from keras_gans.data.unpaired import _domains
+
+        return tuple(_domains(dataset, None, split, classes, None))
+    images, labels = data.load_numpy(dataset, split=split)
+    what = dataset if isinstance(dataset, (str, os.PathLike)) else "the given arrays"
+    if (kind == "labelled" or classes is not None) and labels is None:
+        need = "labels for a conditional GAN" if kind == "labelled" else "labels to select classes"
+        raise ValueError(f"{what} has no labels but {need}: pass a labelled source (e.g. a .npz with 'labels').")
+    if classes is not None:
+        keep = np.isin(labels, np.asarray(list(classes)))
+        if not keep.any():
+            raise ValueError(f"no images of classes {list(classes)} in {what}.")
+        images, labels = images[keep], labels[keep]
+    return (images, labels) if kind == "labelled" else (images,)
+
+
+def _stream_key(seed, index):
+    # One independent stream per array, derived from the run's seed.
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, index]).generate_state(1)[0])
+
+
+def batch_stream(arrays, batch_size, seed=0, start_step=0, independent=False):
+    """An endless ``tf.data`` stream of batches whose ``i``-th batch depends only on ``(seed, i)``.
+
+    Each pass over the data is a fresh permutation drawn from ``(seed, pass)``
+    with stateless random ops; the last partial batch of a pass is dropped.
+    Nothing depends on earlier iterations, so a stream started at
+    ``start_step=s`` yields exactly what a stream started at 0 yields from its
+    ``s``-th batch on: a resumed run sees the batches an uninterrupted one
+    would have seen. (A ``shuffle(seed=..., reshuffle_each_iteration=True)``
+    pipeline cannot do that: its order for epoch ``k`` comes from the ``k``
+    iterations before it.) uint8 images are scaled to float32 in [-1, 1].
+
+    Args:
+        arrays: an array ``[n, ...]`` or a tuple of arrays.
+        batch_size: int, examples per batch.
+        seed: int, the seed of every order.
+        start_step: int, the index of the first batch to yield.
+        independent: bool. False: the arrays are aligned (images and labels)
+            and share one order. True: each array is its own domain with its
+            own order and length (CycleGAN's unpaired domains).
+
+    Returns:
+        ``(dataset, batches_per_pass)``: the stream (a tensor per batch for one
+        array, else a tuple) and the number of batches in one pass over the
+        (largest) array.
+
+    Example:
+        >>> images = np.zeros((100, 28, 28, 1), "uint8")
+        >>> ds, per_pass = batch_stream(images, 32, seed=0, start_step=5)
+        >>> per_pass, next(iter(ds)).shape
+        (3, TensorShape([32, 28, 28, 1]))
+    """
+    import tensorflow as tf
+
+    single = not isinstance(arrays, (tuple, list))
+    arrays = [np.asarray(a) for a in ((arrays,) if single else arrays)]
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+    if isinstance(start_step, bool) or not isinstance(start_step, (int, np.integer)) or start_step < 0:
+        raise ValueError(f"start_step must be an int >= 0, got {start_step!r}.")
+    lengths = [len(a) for a in arrays]
+    if not independent and len(set(lengths)) > 1:
+        raise ValueError(f"aligned arrays must have the same length, got {lengths}.")
+    per_pass = batches_per_pass(lengths, batch_size)
+
+    def orders(n, key):
+        per_pass = n // batch_size
+        first, offset = divmod(int(start_step), per_pass)
+
+        def one_pass(p):
+            noise = tf.random.stateless_uniform([n], seed=tf.stack([tf.constant(key, tf.int64), p]))
+            order = tf.argsort(noise, stable=True)[: per_pass * batch_size]
+            return tf.data.Dataset.from_tensor_slices(tf.reshape(order, [per_pass, batch_size]))
+
+        return tf.data.Dataset.counter(first).flat_map(one_pass).skip(offset)
+
+    tensors = [tf.constant(a) for a in arrays]
+
+    def take(tensor, idx):
+        x = tf.gather(tensor, idx)
+        if x.dtype == tf.uint8:
+            x = tf.cast(x, tf.float32) / 127.5 - 1.0
+        return x
+
+    def batch(*idx):
+        if not independent:
+            idx = idx * len(tensors)
+        out = tuple(take(t, i) for t, i in zip(tensors, idx))
+        return out[0] if single else out
+
+    if independent:
+        indices = tf.data.Dataset.zip(
+            tuple(orders(n, _stream_key(seed, i)) for i, n in enumerate(lengths))
+        )
+    else:
+        indices = orders(lengths[0], _stream_key(seed, 0))
+    ds = indices.map(batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE), per_pass
+
+
+def batches_per_pass(lengths, batch_size):
+    """Batches in one pass over the largest of arrays of ``lengths``; checks each holds a batch."""
+    for n in lengths:
+        if n < batch_size:
+            raise ValueError(
+                f"the dataset has {n} examples, fewer than one batch of {batch_size}: "
+                "use a smaller batch_size."
+            )
+    return max(lengths) // batch_size
+
+
+# ------------------------------------------------------------------ run folder
+def _check_positive(name, value, kind=int):
+    if value is None:
+        return None
+    if kind is int:
+        ok = not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 1
+    else:
+        ok = (
+            not isinstance(value, bool) and isinstance(value, (int, float, np.number))
+            and np.isfinite(value) and value > 0
+        )
+    if not ok:
+        what = "a positive int" if kind is int else "a finite number > 0"
+        raise ValueError(f"{name} must be {what}, got {value!r}.")
+    return value
+
+
+def check_out(out, resume, overwrite):
+    """Check the run folder before anything is written; raises with the fix."""
     out = os.fspath(out)
     if resume and overwrite:
         raise ValueError("pass either resume or overwrite, not both.")
     if os.path.exists(out) and not os.path.isdir(out):
         raise FileExistsError(f"{out} is a file: pass a folder for the run.")
+    parent = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise NotADirectoryError(f"cannot create {out}: {parent} is a file, not a folder.")
     has_run = os.path.isdir(out) and bool(os.listdir(out))
     if resume:
         if not os.path.isfile(os.path.join(out, "model.keras")):
             raise FileNotFoundError(
-                f"nothing to resume: {out}/model.keras does not exist (train without resume first)."
+                f"nothing to resume: {out}/model.keras does not exist (no checkpoint was written yet): "
+                "train without --resume (add --overwrite to replace the folder)."
             )
-    elif has_run:
-        if not overwrite:
-            raise FileExistsError(
-                f"{out} already holds a run: resume it (--resume) or replace it (--overwrite)."
-            )
+    elif has_run and not overwrite:
+        raise FileExistsError(
+            f"{out} already holds a run: resume it (--resume) or replace it (--overwrite)."
+        )
+    return out
+
+
+def prepare_out(out, resume, overwrite):
+    """Check the run folder and create it; refuse to clobber a run unless asked."""
+    out = check_out(out, resume, overwrite)
+    if overwrite and os.path.isdir(out):
         shutil.rmtree(out)
-    os.makedirs(out, exist_ok=True)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise PermissionError(f"cannot create {out}: {err.strerror}; choose a writable folder.") from None
     if not os.access(out, os.W_OK):
         raise PermissionError(f"cannot write to {out}: choose a writable folder.")
     return out
 
 
+def _read_run(out):
+    path = os.path.join(out, RUN_FILE)
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except ValueError:
+        raise ValueError(f"{path} is not valid JSON: restore it, or start over with --overwrite.") from None
+
+
+def _merge_run(recorded, given, out):
+    """Settings of a resumed run: the recorded ones; a different given value is an error."""
+    settings = dict(given)
+    for key, value in given.items():
+        if key not in recorded:
+            continue
+        if value is None:
+            settings[key] = recorded[key]
+        elif recorded[key] is not None and value != recorded[key]:
+            flag = "--" + key.replace("_", "-")
+            raise ValueError(
+                f"{out} was trained with {key}={recorded[key]!r} ({flag}), got {value!r}: resume "
+                "with the same value or leave it out."
+            )
+    return settings
+
+
+def _trim_history(path, epoch):
+    """Drop the rows of epochs at or after ``epoch`` (0-based) that a killed run logged."""
+    if not os.path.isfile(path):
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows or "epoch" not in rows[0]:
+        return
+    col = rows[0].index("epoch")
+    kept = [rows[0]] + [r for r in rows[1:] if r and r[col].isdigit() and int(r[col]) < epoch]
+    if len(kept) == len(rows):
+        return
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(kept)
+    from keras_gans.saving import write_atomic
+
+    write_atomic(path, lambda tmp: open(tmp, "w").write(text.getvalue()))
+
+
+def _one_line_tf_error(err):
+    """The assertion text of a ``tf.errors.InvalidArgumentError``, on one line."""
+    text = err.message if hasattr(err, "message") else str(err)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if "assertion failed" in line.lower():
+            return line.split(":", 1)[1].strip().replace("] [", " ").strip("[] ")
+    return lines[0] if lines else type(err).__name__
+
+
+def _json_or_none(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------------ training
 def train(
     family,
-    dataset="fashion_mnist",
+    dataset=None,
     epochs=5,
     out="runs/gan",
     batch_size=None,
     steps_per_epoch=None,
     config=None,
     compile_config=None,
-    seed=0,
+    seed=None,
     resume=False,
     overwrite=False,
     strategy="default",
@@ -108,26 +352,39 @@ def train(
     callbacks=(),
     sample_every=1,
     verbose=1,
+    checkpoint_every=None,
+    learning_rate=None,
 ):
-    """Train a GAN family on a dataset with ``model.fit``, checkpointing every epoch.
+    """Train a GAN family with ``model.fit``; checkpoint atomically; resume exactly.
+
+    Everything is checked and the data is loaded before the run folder is
+    touched, so bad input fails with one ``ValueError`` (or
+    ``FileNotFoundError``...) and changes nothing. A loss that turns NaN or
+    inf stops the run with ``kg.callbacks.DivergenceError`` naming the epoch,
+    batch and loss; ``model.keras`` keeps the last finite checkpoint.
 
     Args:
         family: str, a family name (``"dcgan"``, ``"cgan"``, ``"wgan_gp"``, ``"cyclegan"``).
-        dataset: a ``kg.data.load`` source.
+        dataset: a ``kg.data.load_numpy`` source (default ``"fashion_mnist"``;
+            a resume reuses the run's).
         epochs: int, the total number of epochs (a resumed run continues up to it).
         out: str, the run folder.
-        batch_size: int or None for the family default.
-        steps_per_epoch: int or None (the whole dataset per epoch).
-        config: dict of constructor arguments of the family.
+        batch_size: int or None for the family default (a resume reuses the run's).
+        steps_per_epoch: int or None for one pass over the data (a resume reuses the run's).
+        config: dict of constructor arguments of the family (unknown keys are an error).
         compile_config: dict of ``compile`` arguments.
-        seed: int, seed of the training noise and of the shuffling.
-        resume: bool, continue the run in ``out``.
+        seed: int, seed of the training noise and of the data order (default 0;
+            a resume reuses the run's).
+        resume: bool, continue the run in ``out`` from its checkpoint.
         overwrite: bool, replace an existing run in ``out``.
         strategy: ``"default"``, ``"mirrored"`` or ``"multi_worker"``.
         classes: optional class ids to keep (CycleGAN: the two domains).
         callbacks: extra ``keras.callbacks.Callback`` objects.
         sample_every: int, save a sample grid every this many epochs.
         verbose: 0, 1 (progress bar) or 2 (one line per epoch).
+        checkpoint_every: int or None: also checkpoint every this many steps
+            inside epochs (a kill then loses at most that many steps).
+        learning_rate: float or None: set every optimizer's learning rate.
 
     Returns:
         dict with the paths of ``model`` (.keras), ``samples`` (folder),
@@ -137,56 +394,147 @@ def train(
         >>> result = train("dcgan", epochs=1, steps_per_epoch=10, out="runs/try")  # doctest: +SKIP
     """
     import keras
+    import tensorflow as tf
 
     from keras_gans.models import get_family
-    from keras_gans.saving import load_gan_file
+    from keras_gans.saving import load_gan_file, read_checkpoint_state, write_json_atomic
 
     cls = get_family(family)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}.")
+    _check_positive("batch_size", batch_size)
+    _check_positive("steps_per_epoch", steps_per_epoch)
+    _check_positive("checkpoint_every", checkpoint_every)
+    _check_positive("learning_rate", learning_rate, float)
+    config = dict(config or {})
+    cls.check_config_keys(config)
+    if resume and config:
+        raise ValueError(
+            f"a resumed run takes its model config from its checkpoint: drop the config ({sorted(config)})."
+        )
     chief = is_chief()
-    out = prepare_out(out, resume, overwrite) if chief else _worker_dir(out)
+    out = os.fspath(out)
+    if chief:
+        check_out(out, resume, overwrite)
     model_path = os.path.join(out, "model.keras")
-    batch_size = batch_size or DEFAULT_BATCH_SIZE.get(family, 128)
-    strat = make_strategy(strategy)
 
-    initial_epoch = 0
+    given = {
+        "dataset": dataset if isinstance(dataset, (str, os.PathLike)) else None,
+        "batch_size": batch_size, "steps_per_epoch": steps_per_epoch, "seed": seed,
+        "classes": list(classes) if classes is not None else None,
+    }
+    settings = _merge_run(_read_run(out), given, out) if resume else dict(given)
+    if dataset is None or isinstance(dataset, (str, os.PathLike)):
+        dataset = settings["dataset"] or "fashion_mnist"
+        settings["dataset"] = os.fspath(dataset)
+    classes = settings["classes"]
+    seed = 0 if settings["seed"] is None else settings["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an int in [0, 2**32), got {seed!r}.")
+    seed = int(seed)
+    batch_size = settings["batch_size"] or DEFAULT_BATCH_SIZE.get(family, 128)
+    settings.update(seed=seed, batch_size=batch_size)
+
+    strat = make_strategy(strategy)
     with strat.scope():
         if resume:
             gan = load_gan_file(model_path, expected_family=family)
-            state_path = os.path.join(out, "state.json")
-            if os.path.isfile(state_path):
-                with open(state_path) as f:
-                    initial_epoch = int(json.load(f)["epoch"])
             if not gan.compiled:
                 gan.compile(**(compile_config or {}))
         else:
-            gan = cls(seed=seed, **(config or {}))
+            config.setdefault("seed", seed)
+            try:
+                gan = cls(**config)
+            except (TypeError, ValueError, OverflowError) as err:
+                raise ValueError(f"invalid {family} config {config}: {err}") from None
             gan.compile(**(compile_config or {}))
+        if learning_rate is not None:
+            for opt in gan.optimizers().values():
+                opt.learning_rate = float(learning_rate)
+
+    arrays = training_arrays(cls, dataset, classes=classes)
+    if cls.data_kind == "labelled" and hasattr(gan, "check_labels"):
+        gan.check_labels(arrays[1], len(arrays[1]))
+    per_pass = batches_per_pass([len(a) for a in arrays], batch_size)
+    spe = int(settings["steps_per_epoch"] or per_pass)
+    settings["steps_per_epoch"] = spe
+
+    step = 0
+    if resume:
+        state = read_checkpoint_state(model_path)
+        if state is None and os.path.isfile(os.path.join(out, "state.json")):
+            with open(os.path.join(out, "state.json")) as f:
+                state = {"epoch": int(json.load(f)["epoch"]), "batch": 0, "steps_per_epoch": spe}
+        if state is not None:
+            if state.get("steps_per_epoch") not in (None, spe):
+                raise ValueError(
+                    f"{model_path} was trained with {state['steps_per_epoch']} steps per epoch, got {spe}: "
+                    "resume with the same --steps-per-epoch and --batch-size."
+                )
+            step = int(state["epoch"]) * spe + int(state.get("batch") or 0)
+    initial_epoch, skip = divmod(step, spe)
     if initial_epoch >= epochs:
         raise ValueError(
             f"{out} already finished epoch {initial_epoch} of {epochs}: pass a larger --epochs to go on."
         )
 
-    ds = make_dataset(cls, dataset, batch_size, seed=seed, classes=classes)
-    if steps_per_epoch:
-        ds = ds.repeat()
+    out = prepare_out(out, resume, overwrite) if chief else _worker_dir(out)
+    history_path = os.path.join(out, "history.csv")
+    if chief:
+        write_json_atomic(
+            os.path.join(out, RUN_FILE),
+            {"family": family, **{k: _json_or_none(v) for k, v in settings.items()},
+             "checkpoint_every": checkpoint_every},
+        )
+        if resume:
+            _trim_history(history_path, initial_epoch)
+
+    ds, _ = batch_stream(
+        arrays, batch_size, seed=seed, start_step=initial_epoch * spe,
+        independent=cls.data_kind == "unpaired",
+    )
     inputs = None
     if cls.data_kind == "unpaired":
-        inputs = next(iter(ds))[0].numpy()[:8]
+        inputs = arrays[0][:8]
+        if inputs.dtype == np.uint8:
+            inputs = inputs.astype("float32") / 127.5 - 1.0
     samples = os.path.join(out, "samples")
-    cbs = [
-        callbacks_lib.SampleGrid(samples, every=sample_every, inputs=inputs),
-        keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=resume),
-    ]
+    cbs = [callbacks_lib.StopOnNaN()]
+    if skip:
+        cbs.append(_SkipOnResume(skip))
     if chief:
-        cbs.append(callbacks_lib.AtomicCheckpoint(model_path))
+        cbs.append(callbacks_lib.AtomicCheckpoint(
+            model_path, save_freq=checkpoint_every or "epoch", initial_step=step,
+        ))
+    cbs += [
+        callbacks_lib.SampleGrid(samples, every=sample_every, inputs=inputs),
+        keras.callbacks.CSVLogger(history_path, append=resume),
+    ]
     cbs.extend(callbacks)
-    gan.fit(
-        ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-        callbacks=cbs, verbose=verbose, shuffle=False,  # the pipeline shuffles already
-    )
-    return {"model": model_path, "samples": samples, "history": os.path.join(out, "history.csv"), "gan": gan}
+    try:
+        gan.fit(
+            ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=spe,
+            callbacks=cbs, verbose=verbose, shuffle=False,  # the stream fixes the order
+        )
+    except tf.errors.InvalidArgumentError as err:
+        raise ValueError(
+            f"bad training batch: {_one_line_tf_error(err)} ({model_path} keeps the last checkpoint)."
+        ) from None
+    except callbacks_lib.DivergenceError as err:
+        kept = f"{model_path} keeps the last finite checkpoint" if os.path.isfile(model_path) else "no checkpoint was written"
+        raise callbacks_lib.DivergenceError(f"{err} ({kept}).") from None
+    return {"model": model_path, "samples": samples, "history": history_path, "gan": gan}
+
+
+class _SkipOnResume(keras.callbacks.Callback):
+    """Skips the steps of the resumed epoch that the checkpoint already holds."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = steps
+
+    def on_train_begin(self, logs=None):
+        callbacks_lib.skip_train_steps(self.model, self.steps)
 
 
 def _worker_dir(out):
