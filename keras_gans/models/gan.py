@@ -36,16 +36,21 @@ def check_precision(precision):
     return precision
 
 
-def validate_images(images, image_shape, what="images"):
-    """Check a batch of images against ``image_shape`` at trace time.
+def validate_images(images, image_shape, what="images", tolerance=1e-3):
+    """Check a batch of images: dtype and shape at trace time, range when it runs.
 
     Args:
         images: tensor ``[batch, h, w, c]``.
         image_shape: expected ``(h, w, c)``.
         what: str, name used in the error.
+        tolerance: float, how far past [-1, 1] a value may lie (rounding of
+            low-precision inputs).
 
     Returns:
-        The images cast to float32.
+        The images cast to float32. Every op that uses them waits for the range
+        check, so a batch with values outside [-1, 1] (NaN and inf included)
+        stops training with ``tf.errors.InvalidArgumentError`` before any
+        weight moves. XLA (``jit_compile=True``) drops the check.
     """
     dtype = keras.backend.standardize_dtype(images.dtype)
     if "float" not in dtype:
@@ -61,7 +66,22 @@ def validate_images(images, image_shape, what="images"):
             f"{what} have shape {shape} per example but this GAN makes {tuple(image_shape)}: "
             "resize the data or build the GAN with a matching image_shape."
         )
-    return tf.cast(images, "float32")
+    images = tf.cast(images, "float32")
+    # Unscaled pixels (0..255) train without any error but learn nothing; the
+    # check gates the batch through a conditional (not a control dependency,
+    # which grappler may reorder) so nothing downstream runs on a bad batch.
+    ok = tf.reduce_all(tf.abs(images) <= 1.0 + tolerance)
+
+    def fail():
+        worst = tf.reduce_max(tf.where(tf.math.is_nan(images), np.inf, tf.abs(images)))
+        message = (
+            f"{what} must lie in [-1, 1] (scale uint8 pixels with x / 127.5 - 1), "
+            "got a batch with |value| up to"
+        )
+        with tf.control_dependencies([tf.debugging.Assert(False, [message, worst])]):
+            return tf.identity(images)
+
+    return tf.cond(ok, lambda: images, fail)
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -423,8 +443,9 @@ class GAN(keras.Model):
             raise ValueError("the dataset is empty: it yields no batch (check filters, take() and batch size).")
         before = int(self.g_optimizer.iterations.numpy())
         history = super().fit(x, *args, **kwargs)
-        ran = kwargs.get("epochs", 1) > kwargs.get("initial_epoch", 0)
-        if ran and int(self.g_optimizer.iterations.numpy()) == before:
+        # history.epoch lists the epochs that ran: none when the run was
+        # already complete (e.g. restored by a backup callback at its end).
+        if history.epoch and int(self.g_optimizer.iterations.numpy()) == before:
             raise ValueError("the dataset is empty: fit ran no training step (check the data source).")
         return history
 
@@ -473,10 +494,53 @@ class GAN(keras.Model):
     network_keys = ("generator", "discriminator")
 
     @classmethod
+    def config_keys(cls):
+        """Return the set of keys a config of this class may hold.
+
+        They are the keyword arguments of every ``__init__`` from this class up
+        to ``GAN``, plus the ``name``, ``trainable`` and ``dtype`` that
+        ``keras.Model`` takes.
+
+        Example:
+            >>> "width" in kg.models.DCGAN.config_keys()
+            True
+        """
+        import inspect
+
+        keys = {"name", "trainable", "dtype"}
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                keys.update(
+                    p.name
+                    for p in inspect.signature(init).parameters.values()
+                    if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                )
+            if klass is GAN:
+                break
+        return keys
+
+    @classmethod
+    def check_config_keys(cls, config):
+        """Raise ``ValueError`` naming the first key of ``config`` this class does not take."""
+        import difflib
+
+        known = cls.config_keys()
+        unknown = sorted(str(k) for k in config if k not in known)
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"unknown {cls.__name__} config key {unknown[0]!r}{hint}: known keys are "
+                f"{', '.join(sorted(known))}."
+            )
+
+    @classmethod
     def from_config(cls, config):
         # Deserializing consumes nested dicts, so work on a deep copy: the
         # caller's config must stay usable.
         config = copy.deepcopy(config)
+        cls.check_config_keys(config)
         for key in cls.network_keys:
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
