@@ -29,27 +29,49 @@ def _positive_int(text):
 
 
 # ---------------------------------------------------------------- train
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
 def _add_train(sub):
     p = sub.add_parser(
         "train",
         help="train a GAN family on a dataset",
-        description="Train a GAN with model.fit: a .keras checkpoint and a sample grid each epoch.",
+        description=(
+            "Train a GAN with model.fit: an atomic .keras checkpoint and a sample grid each epoch. "
+            "A killed run continues exactly where its last checkpoint left off with --resume."
+        ),
     )
     p.add_argument("family", help="GAN family: dcgan, cgan, wgan_gp or cyclegan")
-    p.add_argument("--dataset", default="fashion_mnist",
-                   help="TFDS name, IDX/image folder or .npz (default: fashion_mnist)")
-    p.add_argument("--epochs", type=_positive_int, default=5)
+    p.add_argument("--dataset", default=None,
+                   help="TFDS name, IDX/image folder or .npz (default: fashion_mnist; --resume: the run's)")
+    p.add_argument("--epochs", type=_positive_int, default=5,
+                   help="total epochs (a resumed run continues up to it)")
     p.add_argument("--batch-size", type=_positive_int, default=None,
-                   help="images per batch (default: the family's)")
+                   help="images per batch (default: the family's; --resume: the run's)")
     p.add_argument("--steps-per-epoch", type=_positive_int, default=None,
-                   help="cap on batches per epoch (default: the whole dataset)")
+                   help="batches per epoch (default: one pass over the data; --resume: the run's)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, sample grids, history")
     p.add_argument("--resume", action="store_true",
-                   help="continue from OUT/model.keras with its optimizer and seed state")
+                   help="continue from OUT/model.keras with its optimizers, noise state and data position")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                    help="constructor argument of the family, e.g. --config latent_dim=64 (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the training noise and shuffling")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the training noise and data order (default 0; --resume: the run's)")
+    p.add_argument("--learning-rate", type=_positive_float, default=None,
+                   help="learning rate of every optimizer (default: the family's)")
+    p.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="STEPS",
+                   help="also checkpoint every STEPS steps inside epochs (default: at epoch ends only)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="seed the initial weights from --seed and make TF ops deterministic (slower): "
+                        "the same command gives the same weights, killed and resumed or not")
     p.add_argument("--strategy", choices=("default", "mirrored", "multi_worker"), default="default",
                    help="tf.distribute strategy (multi_worker reads TF_CONFIG)")
     p.add_argument("--classes", default=None,
@@ -63,9 +85,12 @@ def _parse_config(pairs):
 
     config = {}
     for pair in pairs:
-        if "=" not in pair:
-            raise UsageError(f"--config expects KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--config expects KEY=VALUE with a name as KEY, got {pair!r}")
+        if key in config:
+            raise UsageError(f"--config sets {key!r} twice: give each key once")
         try:
             config[key] = json.loads(value)
         except ValueError:
@@ -73,15 +98,29 @@ def _parse_config(pairs):
     return config
 
 
+def _parse_ints(text, flag):
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{flag} expects comma-separated ints, got {text!r}") from None
+    if any(abs(v) > 2**31 - 1 for v in values):
+        raise UsageError(f"{flag} expects class ids, got {text!r}")
+    return values
+
+
 def _cmd_train(args):
+    config = _parse_config(args.config)
+    classes = _parse_ints(args.classes, "--classes") if args.classes is not None else None
     from keras_gans import trainer
 
-    classes = None
-    if args.classes:
-        try:
-            classes = [int(c) for c in args.classes.split(",")]
-        except ValueError:
-            raise UsageError(f"--classes expects comma-separated ints, got {args.classes!r}") from None
+    if args.deterministic:
+        import keras
+        import tensorflow as tf
+
+        # Asked for on the command line, for this process only: the seed then
+        # fixes the initial weights too, and every op gives the same result.
+        keras.utils.set_random_seed((args.seed or 0) % 2**32)
+        tf.config.experimental.enable_op_determinism()
     result = trainer.train(
         args.family,
         dataset=args.dataset,
@@ -89,13 +128,15 @@ def _cmd_train(args):
         out=args.out,
         batch_size=args.batch_size,
         steps_per_epoch=args.steps_per_epoch,
-        config=_parse_config(args.config),
+        config=config,
         seed=args.seed,
         resume=args.resume,
         overwrite=args.overwrite,
         strategy=args.strategy,
         classes=classes,
         verbose=args.verbose,
+        checkpoint_every=args.checkpoint_every,
+        learning_rate=args.learning_rate,
     )
     print(f"model:   {result['model']}")
     print(f"samples: {result['samples']}")
@@ -104,6 +145,10 @@ def _cmd_train(args):
 
 
 # ---------------------------------------------------------------- sample
+#: Largest --n of `keras-gans sample` (a 100 x 100 grid).
+MAX_SAMPLES = 10000
+
+
 def _add_sample(sub):
     p = sub.add_parser(
         "sample",
@@ -111,7 +156,7 @@ def _add_sample(sub):
         description="Generate images from a trained GAN (.keras path) or a zoo entry and save a PNG grid.",
     )
     p.add_argument("model", help="path to a .keras file, or a zoo name such as dcgan.fashion_mnist")
-    p.add_argument("--n", type=_positive_int, default=64, help="number of images")
+    p.add_argument("--n", type=_positive_int, default=64, help=f"number of images (at most {MAX_SAMPLES})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--labels", default=None,
                    help="conditional GANs: comma-separated class ids (default: cycle through classes)")
@@ -135,18 +180,21 @@ def load_any(model):
 def _cmd_sample(args):
     import numpy as np
 
+    if not args.out.lower().endswith(".png"):
+        raise UsageError(f"--out must be a .png file, got {args.out}")
+    if args.n > MAX_SAMPLES:
+        raise UsageError(f"--n is at most {MAX_SAMPLES}, got {args.n}: write several grids")
+    if not 0 <= args.seed < 2**63:
+        raise UsageError(f"--seed must be an int in [0, 2**63), got {args.seed}")
+    labels = None
+    if args.labels is not None:
+        labels = np.resize(np.array(_parse_ints(args.labels, "--labels"), "int32"), args.n)
     from keras_gans.callbacks import save_grid
 
     gan = load_any(args.model)
-    if not args.out.lower().endswith(".png"):
-        raise UsageError(f"--out must be a .png file, got {args.out}")
-    if args.labels is not None:
-        try:
-            labels = np.array([int(v) for v in args.labels.split(",")], "int32")
-        except ValueError:
-            raise UsageError(f"--labels expects comma-separated ints, got {args.labels!r}") from None
-        if len(labels) != args.n:
-            labels = np.resize(labels, args.n)
+    if labels is not None:
+        if not hasattr(gan, "num_classes"):
+            raise UsageError(f"--labels needs a conditional GAN, but {args.model} is a {gan.family} model")
         images = gan.generate(args.n, seed=args.seed, labels=labels)
     else:
         images = gan.preview(args.n, seed=args.seed)
@@ -330,8 +378,20 @@ def _cmd_zoo_train(args):
 
 
 # ---------------------------------------------------------------- main
+def _one_line(text):
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit code 2), no usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="keras-gans",
         description="Train, sample, evaluate and export Keras GANs; browse the model zoo.",
     )
@@ -345,16 +405,31 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of the ``keras-gans`` console script."""
+    """Entry point of the ``keras-gans`` console script; returns the exit code.
+
+    Exit codes: 0 done, 2 bad input (one line on stderr, nothing written),
+    1 training diverged (NaN or inf; the last finite checkpoint is kept),
+    130 interrupted.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a one-line usage error
+        return done.code if isinstance(done.code, int) else 2
     try:
         return args.run(args)
-    except (UsageError, ValueError, FileNotFoundError, FileExistsError, PermissionError, KeyError) as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    except (UsageError, ValueError, OSError, KeyError) as err:
+        message = _one_line(err) or type(err).__name__
         print(f"keras-gans {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except RuntimeError as err:
+        from keras_gans.callbacks import DivergenceError
+
+        if not isinstance(err, DivergenceError):
+            raise
+        print(f"keras-gans {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"keras-gans {args.command}: interrupted", file=sys.stderr)
         return 130
