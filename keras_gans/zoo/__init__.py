@@ -8,7 +8,7 @@ Example:
     >>> kg.zoo.card("dcgan.fashion_mnist")["sha256"]  # doctest: +SKIP
 """
 
-from keras_gans.zoo.card import validate_card
+from keras_gans.zoo.schema import validate_card
 from keras_gans.zoo.download import DownloadError, cache_dir
 from keras_gans.zoo.registry import (
     card,

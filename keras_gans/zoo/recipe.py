@@ -19,6 +19,7 @@ checkout) also writes the weights to ``zoo/weights/``, a sample grid to
 ``zoo/<name>.png`` and the card with metrics from ``kg.metrics.evaluate``.
 """
 
+import json
 import os
 import platform
 import time
@@ -132,6 +133,12 @@ def run_recipe(name_or_path, out=None, epochs=None, publish=False, verbose=1, ov
     name = recipe["name"]
     data, train_cfg = dict(recipe["data"]), dict(recipe["train"])
     out = out or os.path.join("runs", "zoo", name)
+    # Training time adds up over resumed sessions (the card reports the total).
+    time_file = os.path.join(out, "time.json")
+    before = 0.0
+    if resume and os.path.exists(time_file):
+        with open(time_file) as f:
+            before = float(json.load(f)["time_s"])
     start = time.time()
     result = trainer.train(
         recipe["family"],
@@ -141,14 +148,18 @@ def run_recipe(name_or_path, out=None, epochs=None, publish=False, verbose=1, ov
         epochs=int(epochs or train_cfg.get("epochs", 5)),
         steps_per_epoch=train_cfg.get("steps_per_epoch"),
         seed=int(train_cfg.get("seed", 0)),
-        config=recipe["model"],
-        compile_config=recipe["compile"] or None,
+        # A resumed run takes both configs from its checkpoint.
+        config=None if resume else recipe["model"],
+        compile_config=None if resume else (recipe["compile"] or None),
         out=out,
         verbose=verbose,
         overwrite=overwrite,
         resume=resume,
     )
-    result["time_s"] = time.time() - start
+    result["time_s"] = before + time.time() - start
+    from keras_gans.saving import write_json_atomic
+
+    write_json_atomic(time_file, {"time_s": round(result["time_s"], 1)})
     if publish:
         result["card"] = publish_entry(recipe, result["gan"], result["time_s"])
     return result

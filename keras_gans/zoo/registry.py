@@ -17,7 +17,7 @@ import tempfile
 import warnings
 
 from keras_gans.zoo import download
-from keras_gans.zoo.card import build_model, count_params, validate_card
+from keras_gans.zoo.schema import build_model, count_params, load_weights_checked, validate_card
 
 #: Folder of the cards shipped with the package.
 CARDS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cards")
@@ -274,17 +274,7 @@ def _with_weights(name, compile_model):
     if compile_model:
         gan.compile()
         gan.build_optimizers()
-    with warnings.catch_warnings():
-        # Weights published without optimizer state load into fresh optimizers.
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        try:
-            gan.load_weights(path)
-        except ValueError as err:
-            raise ValueError(
-                f"the weights of {name} do not fit the model its card describes ({err}); "
-                "the card or the file is stale."
-            ) from None
-    return gan
+    return load_weights_checked(gan, path, f"zoo entry {name} (stale card or file?)")
 
 
 def load_generator(name):
@@ -372,11 +362,7 @@ def write_card(name, weights_path, cards_dir=None, **fields):
         entry["size"] = os.path.getsize(weights_path)
         entry["num_params"] = 0  # placeholder so validation passes before the model is built
         entry = validate_card(entry)
-        model = build_model(entry)
-        try:
-            model.load_weights(weights_path)
-        except ValueError as err:
-            raise ValueError(f"{weights_path} does not fit the config given for {name}: {err}") from None
+        model = load_weights_checked(build_model(entry), weights_path, f"the config given for {name}")
         entry["num_params"] = count_params(model)
     cards_dir = cards_dir or CARDS_DIR
     os.makedirs(cards_dir, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Zoo cards: checking them, and building the model a card describes.
+"""Zoo card schema: checking cards, and building the model a card describes.
 
 A card is a plain dict (stored as ``keras_gans/zoo/cards/<name>.json``)::
 
@@ -16,6 +16,7 @@ Recipe-only entries (``"pretrained": false``) have no ``file``/``sha256``:
 
 import copy
 import re
+import warnings
 
 #: Tasks a zoo entry can have.
 TASKS = ("generator", "feature_extractor")
@@ -158,3 +159,35 @@ def count_params(model):
     if keys is None:
         return int(model.count_params())
     return {key: int(getattr(model, key).count_params()) for key in keys}
+
+
+def load_weights_checked(model, path, what):
+    """``model.load_weights(path)``, raising if the file does not fill the model.
+
+    Keras loads a mismatched file partly and only warns ("freshly-initialized
+    weights"); a zoo model must be all-or-nothing, so those warnings become a
+    ``ValueError``. A file without optimizer state still loads (the
+    optimizers start fresh).
+
+    Args:
+        model: the model built from the card's config.
+        path: str, a ``.weights.h5`` file.
+        what: str, how errors name the entry.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(path)
+        except ValueError as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"{path} does not fit the model of {what}: {first}") from None
+    for warning in caught:
+        message = str(warning.message)
+        if message.startswith("Skipping variable loading for optimizer"):
+            continue
+        if "freshly-initialized" in message or "could not be loaded" in message:
+            raise ValueError(
+                f"{path} does not fit the model of {what}: {message.splitlines()[0]}"
+            )
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return model

@@ -1,0 +1,107 @@
+"""evaluate(), format_report() and `keras-gans evaluate` on small untrained GANs."""
+
+import json
+
+import numpy as np
+import pytest
+
+import keras_gans as kg
+from keras_gans import metrics
+from keras_gans.cli import main
+
+FIELDS = ("frechet_distance", "kid_mean", "kid_std", "precision", "recall",
+          "class_counts", "real_class_counts", "modes_covered")
+
+
+@pytest.fixture(scope="module")
+def dcgan_file(tmp_path_factory):
+    gan = kg.models.DCGAN(latent_dim=16, width=8, seed=0)
+    path = str(tmp_path_factory.mktemp("evaluate") / "dcgan.keras")
+    gan.save(path)
+    return path
+
+
+def test_report_fields_and_protocol(fmnist_test, fmnist_extractor):
+    gan = kg.models.DCGAN(latent_dim=16, width=8, seed=0)
+    report = metrics.evaluate(gan, n=300, seed=1, extractor=fmnist_extractor)
+    for key in FIELDS:
+        assert key in report
+    assert "label_agreement" not in report
+    assert sum(report["class_counts"]) == sum(report["real_class_counts"]) == 300
+    protocol = report["protocol"]
+    assert protocol["n_real"] == protocol["n_fake"] == 300
+    assert protocol["split_size"] == 10000 and protocol["real_subset"] == "random without replacement"
+    assert protocol["extractor"] == "classifier.fashion_mnist" and protocol["feature_dim"] == 128
+    assert protocol["kid_subset_size"] == 300 and protocol["family"] == "dcgan"
+    json.dumps(report)  # plain python values only
+
+    # The protocol is what the docstring says: recompute the Frechet distance by hand.
+    images = fmnist_test[0]
+    keep = np.sort(np.random.default_rng(1).choice(len(images), 300, replace=False))
+    expected = metrics.frechet_distance(
+        fmnist_extractor(images[keep]), fmnist_extractor(gan.generate(300, seed=1))
+    )
+    assert report["frechet_distance"] == pytest.approx(expected, rel=1e-6)
+    # An untrained generator is far from the data.
+    assert report["frechet_distance"] > 50 and report["recall"] < 0.1
+
+    text = metrics.format_report(report)
+    for label in ("FCD (classifier.fashion_mnist)", "KID", "precision", "recall", "modes covered",
+                  "Ankle boot", "protocol: 300 samples"):
+        assert label in text
+
+
+def test_conditional_gan_label_agreement(fmnist_extractor):
+    gan = kg.models.ConditionalGAN(latent_dim=16, width=8, embedding_dim=4, seed=0)
+    report = metrics.evaluate(gan, n=200, extractor=fmnist_extractor)
+    # Untrained: one predicted class for every image, so it agrees with a tenth of the requests.
+    counts = np.array(report["class_counts"])
+    assert report["label_agreement"] == pytest.approx(np.sum(counts * 0.1) / 200, abs=0.03)
+    assert report["real_label_agreement"] > 0.85
+    assert "label agreement" in metrics.format_report(report)
+
+
+def test_bad_input():
+    gan = kg.models.DCGAN(latent_dim=16, width=8)
+    with pytest.raises(ValueError, match="n must be"):
+        metrics.evaluate(gan, n=1)
+    with pytest.raises(ValueError, match="model makes"):
+        metrics.evaluate(kg.models.DCGAN(latent_dim=16, image_shape=(32, 32, 3), width=8), n=10)
+    with pytest.raises(ValueError, match="kg.models GAN"):
+        metrics.evaluate("not a model")
+    with pytest.raises(ValueError, match="format_report"):
+        metrics.format_report({"precision": 1.0})
+
+
+def test_cli_evaluate_end_to_end(dcgan_file, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    assert main(["evaluate", dcgan_file, "--n", "300", "--json", str(out), "--verbose", "0"]) == 0
+    printed = capsys.readouterr().out
+    for label in ("(dcgan) against fashion_mnist [test]", "FCD (classifier.fashion_mnist)", "KID",
+                  "precision", "recall", "modes covered", "T-shirt/top", "protocol:", f"wrote {out}"):
+        assert label in printed
+    report = json.loads(out.read_text())
+    for key in FIELDS:
+        assert key in report
+    assert report["protocol"]["model"] == dcgan_file
+    assert f"{report['frechet_distance']:.4f}" in printed
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--json", "out.txt"], "--json must name a .json file"),
+        (["--n", "1"], "n must be"),
+        (["--dataset", "/no/such/folder"], "does not exist"),
+    ],
+)
+def test_cli_bad_input_exits_2(dcgan_file, capsys, extra, message):
+    assert main(["evaluate", dcgan_file, "--verbose", "0", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("keras-gans evaluate: error:") and message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_cli_missing_model_exits_2(capsys, tmp_path):
+    assert main(["evaluate", str(tmp_path / "missing.keras")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -1,0 +1,73 @@
+"""`keras-gans zoo list|card|fetch|train` through the real argument parser."""
+
+import json
+
+import pytest
+
+from keras_gans import cli, zoo
+from tests.zoo.conftest import leftovers
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_prints_a_row_per_entry_with_its_local_state(capsys):
+    code, out, _ = run(capsys, "zoo", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "FAMILY", "DATASET", "PARAMS", "METRICS", "LOCAL"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert sorted(rows) == zoo.list_models()
+    assert rows["dcgan.cifar10"].endswith("recipe only")
+    assert "test_accuracy=0.9122" in rows["classifier.fashion_mnist"]
+    assert rows["classifier.fashion_mnist"].endswith("checkout")
+    assert "421.64k" in rows["classifier.fashion_mnist"]
+    code, out, _ = run(capsys, "zoo", "list", "--pretrained", "--family", "classifier")
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["classifier.fashion_mnist"]
+
+
+def test_card_prints_the_card_as_json(capsys):
+    code, out, _ = run(capsys, "zoo", "card", "dcgan.cifar10")
+    assert code == 0 and json.loads(out) == zoo.card("dcgan.cifar10")
+
+
+def test_unknown_name_exits_2_with_one_line(capsys):
+    code, out, err = run(capsys, "zoo", "card", "dcgan.cifar")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "did you mean dcgan.cifar10" in err
+
+
+def test_fetch_prints_the_verified_path(capsys, tiny_entry, tiny_artifact, tmp_path, monkeypatch, zoo_env):
+    card = tiny_entry()
+    (tmp_path / card["file"]).write_bytes(tiny_artifact["bytes"])
+    monkeypatch.setenv("KERAS_GANS_ZOO_URL", tmp_path.as_uri())
+    code, out, _ = run(capsys, "zoo", "fetch", card["name"], "--quiet")
+    assert code == 0 and out.strip() == str(zoo_env / card["file"])
+    code, out, _ = run(capsys, "zoo", "list")
+    assert next(line for line in out.splitlines() if line.startswith(card["name"])).endswith("cache")
+
+
+def test_fetch_failure_exits_1_with_one_line_and_no_file(capsys, http_server, tiny_entry, tiny_artifact,
+                                                         monkeypatch, zoo_env):
+    card = tiny_entry()
+    http_server.add(f"/broken/{card['file']}", tiny_artifact["bytes"][:-1] + b"x")
+    monkeypatch.setenv("KERAS_GANS_ZOO_URL", http_server.url + "/broken")
+    code, out, err = run(capsys, "zoo", "fetch", card["name"])
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "sha256 mismatch" in err
+    assert leftovers(zoo_env) == []
+
+
+def test_train_parses_into_the_recipe_runner():
+    args = cli.build_parser().parse_args(
+        ["zoo", "train", "dcgan.fashion_mnist", "--epochs", "2", "--out", "runs/x", "--publish"]
+    )
+    assert args.run is cli._cmd_zoo_train
+    assert (args.name, args.epochs, args.out, args.publish, args.resume) == (
+        "dcgan.fashion_mnist", 2, "runs/x", True, False
+    )
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["zoo", "train", "dcgan.fashion_mnist", "--epochs", "0"])
