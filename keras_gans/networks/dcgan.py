@@ -4,15 +4,16 @@ Both builders return functional ``keras.Model`` objects, so they serialize in a
 ``.keras`` file and export without Python code. Square images whose side is
 ``s * 2**k`` with ``s`` in 4..7 are supported (28x28, 32x32, 64x64, ...).
 
-Default networks (``width=64``), parameter counts printed by
-``python -c "import keras_gans as kg; kg.networks.dcgan_generator(128, (28, 28, 1)).summary()"``:
+Default networks (``width=64``, ``latent_dim=128``), parameter counts printed by
+``python -c "import keras_gans as kg; print(kg.networks.dcgan_generator(128, (28, 28, 1)).count_params())"``
+(and ``dcgan_discriminator`` likewise):
 
 ================  ===========  ===============
 image shape       generator    discriminator
 ================  ===========  ===============
-28x28x1           2,203,521    1,245,441 (BN)
-32x32x3           3,576,704    2,765,697 (BN)
-64x64x3           12,652,480   11,033,985 (BN)
+28x28x1           2,133,505    138,945
+32x32x3           3,679,747    664,129
+64x64x3           13,121,027   2,767,425
 ================  ===========  ===============
 """
 
