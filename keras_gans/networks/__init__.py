@@ -1,7 +1,9 @@
 """Generator and discriminator builders (functional Keras models)."""
 
 from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
+from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
 from keras_gans.networks.dcgan import dcgan_discriminator, dcgan_generator, upsampling_plan
+from keras_gans.networks.layers import InstanceNormalization, ReflectionPadding2D
 
 __all__ = [
     "cgan_generator",
@@ -9,4 +11,8 @@ __all__ = [
     "dcgan_generator",
     "dcgan_discriminator",
     "upsampling_plan",
+    "cyclegan_generator",
+    "cyclegan_discriminator",
+    "ReflectionPadding2D",
+    "InstanceNormalization",
 ]
