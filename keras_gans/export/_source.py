@@ -1,0 +1,194 @@
+"""What an export starts from: a GAN, a bare generator, a ``.keras`` file or a zoo name."""
+
+import os
+import re
+
+#: Serving names become folder names and URL parts (``/v1/models/NAME``).
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+#: Kinds of generator, by what they take.
+LATENT = "latent"  # z [batch, latent_dim] -> images (DCGAN, WGAN-GP)
+CONDITIONAL = "conditional"  # z, labels [batch] -> images (ConditionalGAN)
+IMAGE = "image"  # images -> images (CycleGAN A -> B)
+
+
+class ExportSource:
+    """A generator ready to export, with what the signatures need to know.
+
+    Attributes:
+        generator: ``keras.Model``, the network that is exported.
+        kind: ``"latent"``, ``"conditional"`` or ``"image"``.
+        name: str, the default serving name (family or zoo name).
+        latent_dim: int or None.
+        num_classes: int or None (conditional generators).
+        image_shape: tuple ``(h, w, c)`` of the images made.
+        origin: str, what it was loaded from (for messages).
+    """
+
+    def __init__(self, generator, kind, name, latent_dim, num_classes, image_shape, origin):
+        self.generator = generator
+        self.kind = kind
+        self.name = name
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.image_shape = image_shape
+        self.origin = origin
+
+    def example_inputs(self, n, seed=0, images=None):
+        """Inputs for ``n`` examples as ``{name: np.ndarray}`` in the signature's names.
+
+        Latents are standard normal (``np.random.default_rng(seed)``), labels
+        cycle through the classes, images are ``images`` if given, else
+        uniform noise in [-1, 1].
+        """
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        if self.kind == IMAGE:
+            if images is None:
+                images = rng.uniform(-1.0, 1.0, (n, *self.image_shape))
+            return {"images": np.asarray(images, "float32")}
+        inputs = {"z": rng.standard_normal((n, self.latent_dim)).astype("float32")}
+        if self.kind == CONDITIONAL:
+            inputs["labels"] = (np.arange(n) % self.num_classes).astype("int32")
+        return inputs
+
+    def run_keras(self, inputs, batch_size=256):
+        """Run the Keras generator on ``{name: array}`` inputs; float32 numpy images."""
+        import keras
+        import numpy as np
+
+        order = ["z", "labels"] if self.kind == CONDITIONAL else (["images"] if self.kind == IMAGE else ["z"])
+        arrays = [inputs[k] for k in order]
+        out = []
+        for start in range(0, len(arrays[0]), batch_size):
+            chunk = [a[start : start + batch_size] for a in arrays]
+            chunk = chunk if len(chunk) > 1 else chunk[0]
+            out.append(keras.ops.convert_to_numpy(self.generator(chunk, training=False)))
+        return np.concatenate(out).astype("float32")
+
+
+def check_name(name):
+    """Validate a serving name (a folder name and a URL part)."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"invalid model name {name!r}: use letters, digits, '.', '_' and '-' "
+            "(it becomes a folder and the /v1/models/NAME URL)."
+        )
+    return name
+
+
+def _num_classes_of(generator):
+    import keras
+
+    sizes, stack = set(), list(generator.layers)
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, keras.layers.Embedding):
+            sizes.add(layer.input_dim)
+        stack.extend(getattr(layer, "layers", []))
+    if len(sizes) != 1:
+        raise ValueError(
+            f"cannot tell how many classes the conditional generator {generator.name!r} has "
+            "(it has no single label Embedding): export the ConditionalGAN instead of its generator."
+        )
+    return int(sizes.pop())
+
+
+def _from_generator(generator, name, origin, num_classes=None):
+    import keras
+
+    if not generator.built or not getattr(generator, "inputs", None):
+        raise ValueError(
+            f"{origin} is not a built functional model: build it (call it once) or export the GAN."
+        )
+    inputs = list(generator.inputs)
+    outputs = list(generator.outputs)
+    if len(outputs) != 1 or len(outputs[0].shape) != 4:
+        raise ValueError(
+            f"{origin} must output one batch of images [batch, h, w, c], got outputs "
+            f"{[tuple(o.shape) for o in outputs]}."
+        )
+    image_shape = tuple(int(s) for s in outputs[0].shape[1:])
+    if len(inputs) == 2:
+        names = [t.name for t in inputs]
+        dtypes = [keras.backend.standardize_dtype(t.dtype) for t in inputs]
+        if "int" not in dtypes[1] or len(inputs[0].shape) != 2:
+            raise ValueError(
+                f"{origin} takes inputs {names} {dtypes}: a conditional generator must take "
+                "[z (float, [batch, latent_dim]), labels (int, [batch])]."
+            )
+        classes = num_classes if num_classes is not None else _num_classes_of(generator)
+        return ExportSource(
+            generator, CONDITIONAL, name, int(inputs[0].shape[-1]), int(classes), image_shape, origin
+        )
+    if len(inputs) != 1:
+        raise ValueError(f"{origin} takes {len(inputs)} inputs: exports handle z, [z, labels] or images.")
+    rank = len(inputs[0].shape)
+    if rank == 2:
+        return ExportSource(generator, LATENT, name, int(inputs[0].shape[-1]), None, image_shape, origin)
+    if rank == 4:
+        in_shape = tuple(inputs[0].shape[1:])
+        if in_shape != image_shape:
+            raise ValueError(
+                f"{origin} maps images {in_shape} to {image_shape}: an image-to-image "
+                "generator must keep the image shape."
+            )
+        return ExportSource(generator, IMAGE, name, None, None, image_shape, origin)
+    raise ValueError(
+        f"{origin} takes input of shape {tuple(inputs[0].shape)}: exports handle latent "
+        "vectors [batch, latent_dim] or images [batch, h, w, c]."
+    )
+
+
+def _from_gan(gan, name, origin):
+    return _from_generator(
+        gan.generator, name or gan.family, origin, num_classes=getattr(gan, "num_classes", None)
+    )
+
+
+def resolve(model_or_name):
+    """Turn what the user passed into an ``ExportSource``.
+
+    Args:
+        model_or_name: a ``kg.models`` GAN, a generator ``keras.Model``, a path
+            to a ``.keras`` file written by ``gan.save`` or a zoo name
+            (``"dcgan.fashion_mnist"``).
+
+    Returns:
+        ``ExportSource``.
+    """
+    import keras
+
+    from keras_gans.models import GAN
+
+    if isinstance(model_or_name, GAN):
+        return _from_gan(model_or_name, None, f"the {type(model_or_name).__name__}")
+    if isinstance(model_or_name, keras.Model):
+        return _from_generator(model_or_name, model_or_name.name, f"the model {model_or_name.name!r}")
+    if not isinstance(model_or_name, (str, os.PathLike)):
+        raise ValueError(
+            f"cannot export a {type(model_or_name).__name__}: pass a GAN, a generator "
+            "keras.Model, a .keras path or a zoo name."
+        )
+    text = os.fspath(model_or_name)
+    if os.path.isdir(text):
+        raise ValueError(
+            f"{text} is a folder: pass the .keras file written by gan.save() (a SavedModel "
+            "is already an export)."
+        )
+    if text.endswith(".weights.h5") or text.endswith(".h5"):
+        raise ValueError(
+            f"{text} holds weights only, without the networks: load them into the GAN "
+            "(gan.load_weights(path)) and export the GAN, or pass a .keras file."
+        )
+    if os.path.isfile(text) or text.endswith(".keras") or os.sep in text or "/" in text:
+        from keras_gans.saving import load_gan_file
+
+        gan = load_gan_file(text)
+        return _from_gan(gan, None, text)
+    from keras_gans import zoo
+
+    # The generator alone: the optimizers a whole GAN would build are not exported.
+    generator = zoo.load_generator(text)
+    return _from_generator(generator, text, f"zoo entry {text}")

@@ -1,0 +1,270 @@
+"""Export a generator as a TF Serving SavedModel: ``base/name/version/``.
+
+Signatures (every input and output has a stable name; the batch is dynamic):
+
+- ``serving_default``: ``z`` float32 ``[batch, latent_dim]`` (dcgan, wgan_gp,
+  any latent generator); ``z`` and ``labels`` int32 ``[batch]`` (cgan);
+  ``images`` float32 ``[batch, h, w, c]`` in [-1, 1] (cyclegan, A -> B).
+- ``sample``: ``batch_size`` int32 and ``seed`` int64 scalars (all but cyclegan).
+- ``sample_labels``: ``labels`` int32 ``[batch]`` and ``seed`` int64 (cgan).
+
+Every signature returns ``images`` (float32 in [-1, 1], NHWC) and
+``images_uint8`` (uint8 in [0, 255], ``round(clip(images, -1, 1) * 127.5 + 127.5)``),
+so a client can write PNG files without any arithmetic.
+
+``sample`` lets a client ask for images without drawing latents:
+``z = tf.random.stateless_normal([batch_size, latent_dim], seed=[seed, 0],
+alg="philox")`` (the same numbers on every machine, see ``stateless_latent``);
+a conditional GAN's ``sample`` cycles the labels (``arange(batch_size) %
+num_classes``, like ``gan.generate``), and ``sample_labels`` takes the labels
+(their count is the batch) with the same ``z``. A CycleGAN translates the
+images it is given, so it has no ``sample`` signature.
+"""
+
+import os
+
+from keras_gans.export import _atomic
+from keras_gans.export._source import CONDITIONAL, IMAGE, check_name, resolve
+
+
+def stateless_latent(batch_size, seed, latent_dim):
+    """The latents the ``sample`` signature draws, as a float32 numpy array.
+
+    Args:
+        batch_size: int, how many.
+        seed: int, the ``seed`` sent to the signature.
+        latent_dim: int, the generator's latent size.
+
+    Returns:
+        ``np.ndarray`` ``[batch_size, latent_dim]``.
+
+    Example:
+        >>> stateless_latent(2, seed=0, latent_dim=4).shape
+        (2, 4)
+    """
+    import tensorflow as tf
+
+    z = tf.random.stateless_normal(
+        [int(batch_size), int(latent_dim)],
+        seed=tf.constant([int(seed), 0], tf.int64),
+        alg="philox",
+    )
+    return z.numpy()
+
+
+def to_uint8(images):
+    """[-1, 1] float images -> uint8 [0, 255], as the ``images_uint8`` output (TF op)."""
+    import tensorflow as tf
+
+    # Scale before shifting: in an int8 TFLite model each step is quantized,
+    # and a [-1, 1] -> [-127.5, 127.5] -> [0, 255] chain keeps every
+    # intermediate's range (and so its int8 step) as wide as the result's.
+    scaled = tf.clip_by_value(images, -1.0, 1.0) * 127.5 + 127.5
+    return tf.cast(tf.round(scaled), tf.uint8)
+
+
+def signature_functions(source, checks=True, sample=True):
+    """The ``tf.function`` of each signature, in order (``serving_default`` first).
+
+    Args:
+        source: ``ExportSource``.
+        checks: bool, add graph assertions (label range, ``batch_size >= 1``).
+            TFLite exports leave them out: ``Assert`` is not a builtin op.
+        sample: bool, add the ``sample`` (and ``sample_labels``) signatures.
+
+    Returns:
+        dict name -> ``tf.function`` with an input signature.
+    """
+    import tensorflow as tf
+
+    generator = source.generator
+    latent_dim = source.latent_dim
+    num_classes = source.num_classes
+
+    def outputs(images):
+        images = tf.cast(images, tf.float32)
+        return {"images": images, "images_uint8": to_uint8(images)}
+
+    def checked_labels(labels):
+        if not checks:
+            return labels
+        with tf.control_dependencies(
+            [
+                tf.debugging.assert_non_negative(labels, message="labels must be >= 0"),
+                tf.debugging.assert_less(
+                    labels, tf.constant(num_classes, tf.int32),
+                    message=f"labels must be < num_classes = {num_classes}",
+                ),
+            ]
+        ):
+            return tf.identity(labels)
+
+    def latents(batch_size, seed):
+        if checks:
+            with tf.control_dependencies(
+                [tf.debugging.assert_positive(batch_size, message="batch_size must be >= 1")]
+            ):
+                batch_size = tf.identity(batch_size)
+        seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+        return tf.random.stateless_normal(
+            tf.stack([batch_size, tf.constant(latent_dim, tf.int32)]), seed=seed, alg="philox"
+        )
+
+    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+    labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+    size_spec = tf.TensorSpec([], tf.int32, name="batch_size")
+    seed_spec = tf.TensorSpec([], tf.int64, name="seed")
+    functions = {}
+    if source.kind == IMAGE:
+
+        @tf.function(input_signature=[tf.TensorSpec([None, *source.image_shape], tf.float32, name="images")])
+        def translate(images):
+            return outputs(generator(images, training=False))
+
+        functions["serving_default"] = translate
+    elif source.kind == CONDITIONAL:
+
+        @tf.function(input_signature=[z_spec, labels_spec])
+        def conditional(z, labels):
+            return outputs(generator([z, checked_labels(labels)], training=False))
+
+        functions["serving_default"] = conditional
+        if sample:
+
+            @tf.function(input_signature=[size_spec, seed_spec])
+            def sample_cycled(batch_size, seed):
+                z = latents(batch_size, seed)
+                labels = tf.range(tf.shape(z)[0], dtype=tf.int32) % num_classes
+                return outputs(generator([z, labels], training=False))
+
+            @tf.function(input_signature=[labels_spec, seed_spec])
+            def sample_labels(labels, seed):
+                labels = checked_labels(labels)
+                z = latents(tf.shape(labels)[0], seed)
+                return outputs(generator([z, labels], training=False))
+
+            functions["sample"] = sample_cycled
+            functions["sample_labels"] = sample_labels
+    else:
+
+        @tf.function(input_signature=[z_spec])
+        def unconditional(z):
+            return outputs(generator(z, training=False))
+
+        functions["serving_default"] = unconditional
+        if sample:
+
+            @tf.function(input_signature=[size_spec, seed_spec])
+            def sample_z(batch_size, seed):
+                return outputs(generator(latents(batch_size, seed), training=False))
+
+            functions["sample"] = sample_z
+    return functions
+
+
+def write_saved_model(source, path, checks=True, sample=True):
+    """Write ``source``'s signatures as a SavedModel at ``path`` (no atomicity here)."""
+    import keras
+
+    archive = keras.export.ExportArchive()
+    archive.track(source.generator)
+    for name, fn in signature_functions(source, checks=checks, sample=sample).items():
+        archive.add_endpoint(name, fn)
+    archive.write_out(path, verbose=False)
+
+
+def _check_version(version):
+    if version is None:
+        return None
+    if isinstance(version, str) and version.isdigit():
+        version = int(version)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(
+            f"version must be a positive int (TF Serving loads numeric folders), got {version!r}."
+        )
+    return version
+
+
+def next_version(model_dir):
+    """The next free TF Serving version under ``model_dir`` (1 when there is none)."""
+    if not os.path.isdir(model_dir):
+        return 1
+    numbers = [int(d) for d in os.listdir(model_dir) if d.isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _check_target(target, version_given):
+    if os.path.exists(target):
+        hint = (
+            f"pass another version or leave version unset for the next free one "
+            f"({next_version(os.path.dirname(target))})"
+            if version_given
+            else "remove it"
+        )
+        raise FileExistsError(f"{target} already exists: {hint}.")
+    probe = _atomic._first_existing(os.path.dirname(target))
+    if not os.path.isdir(probe):
+        raise ValueError(
+            f"cannot export to {target}: {probe} is a file, not a folder; pick another base folder."
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"cannot export to {target}: {probe} is not writable (permission denied); "
+            "pick a writable base folder."
+        )
+
+
+def saved_model(model_or_name, base_dir, name=None, version=None):
+    """Export a generator as a SavedModel in the TF Serving layout ``base_dir/name/version/``.
+
+    The folder appears whole or not at all: it is written into a hidden
+    temporary folder beside it and renamed at the end. It needs no Python
+    code to serve (TF Serving, ``tf.saved_model.load``, ``saved_model_cli``).
+    See the module docstring for the signatures.
+
+    Args:
+        model_or_name: a ``kg.models`` GAN, a generator ``keras.Model``, the
+            path of a ``.keras`` file written by ``gan.save`` or a zoo name
+            (``"dcgan.fashion_mnist"``).
+        base_dir: str, the folder TF Serving serves (``model_base_path``'s parent).
+        name: str, the model's serving name; default: the GAN family
+            (``"dcgan"``), the zoo name, or a bare generator's ``name``.
+        version: positive int; default the next free version (1 for a new model).
+
+    Returns:
+        str, the path of the version folder written.
+
+    Raises:
+        ValueError: bad name or version, a part of the path is a file, or the
+            model cannot be exported.
+        FileExistsError: the version folder exists.
+        FileNotFoundError: a ``.keras`` path that does not exist.
+        PermissionError: ``base_dir`` is not writable.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> gan = kg.models.DCGAN(latent_dim=16, width=8)
+        >>> path = kg.export.saved_model(gan, "/tmp/serving")  # doctest: +SKIP
+        >>> path  # doctest: +SKIP
+        '/tmp/serving/dcgan/1'
+    """
+    if not isinstance(base_dir, (str, os.PathLike)):
+        raise ValueError(f"base_dir must be a folder path, got {type(base_dir).__name__}.")
+    base_dir = os.path.abspath(os.fspath(base_dir))
+    version = _check_version(version)
+    if name is not None:
+        check_name(name)
+        if version is not None:
+            # Fail before loading a (possibly large) model.
+            _check_target(os.path.join(base_dir, name, str(version)), True)
+    source = resolve(model_or_name)
+    name = check_name(name if name is not None else source.name)
+    model_dir = os.path.join(base_dir, name)
+    version_given = version is not None
+    if version is None:
+        version = next_version(model_dir)
+    target = os.path.join(model_dir, str(version))
+    _check_target(target, version_given)
+    with _atomic.atomic_folder(target) as tmp:
+        write_saved_model(source, tmp, checks=True, sample=True)
+    return target

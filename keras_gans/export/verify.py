@@ -1,0 +1,231 @@
+"""Run an exported artifact in its own runtime and compare it with the Keras model."""
+
+import os
+
+import numpy as np
+
+from keras_gans.export._source import CONDITIONAL, IMAGE, resolve
+
+#: Largest ``|keras - artifact|`` on [-1, 1] images that ``verify`` accepts,
+#: per artifact kind, and the largest mean. Set from the trained zoo
+#: generator dcgan.fashion_mnist (64 latents, bench/export_latency.py and
+#: tests/export/test_tflite.py) with a margin of about 1.5x to 10x over the
+#: worst value measured there: float32 artifacts differ by float rounding only
+#: (fused kernels, other summation orders); float16 weights move a pixel by a
+#: few 1e-3; int8 weights (``dynamic``) by up to 0.15 on saturated tanh pixels;
+#: a full int8 model by up to 0.42 on a few pixels while the mean stays 0.04.
+THRESHOLDS = {
+    "saved_model": 1e-4,
+    "none": 1e-4,
+    "float16": 2e-2,
+    "dynamic": 0.3,
+    "int8": 0.6,
+}
+MEAN_THRESHOLDS = {
+    "saved_model": 1e-5,
+    "none": 1e-5,
+    "float16": 1e-3,
+    "dynamic": 2e-2,
+    "int8": 8e-2,
+}
+
+
+def _to_uint8(images):
+    # The exported images_uint8 output in numpy (np.round is half-to-even like tf.round).
+    return np.round(np.clip(images, -1.0, 1.0) * np.float32(127.5) + np.float32(127.5)).astype(np.uint8)
+
+
+def _artifact_format(artifact):
+    path = os.fspath(artifact)
+    if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, "saved_model.pb")):
+            return "saved_model"
+        numeric = sorted((d for d in os.listdir(path) if d.isdigit()), key=int)
+        hint = f" (its versions: {', '.join(numeric)}; pass {os.path.join(path, numeric[-1])})" if numeric else ""
+        raise ValueError(f"{path} is not a SavedModel folder (no saved_model.pb){hint}.")
+    if path.endswith(".tflite"):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path} does not exist: pass a file written by kg.export.tflite.")
+        return "tflite"
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist: pass a SavedModel version folder or a .tflite file.")
+    raise ValueError(f"{path} is neither a SavedModel folder nor a .tflite file.")
+
+
+def _compare(images, images_uint8, reference, uint8_tolerance=1):
+    images = np.asarray(images, "float32")
+    diff = np.abs(images - reference)
+    own = np.abs(np.asarray(images_uint8).astype(int) - _to_uint8(images).astype(int))
+    return {
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "uint8_max_abs_diff": int(np.abs(np.asarray(images_uint8).astype(int) - _to_uint8(reference).astype(int)).max()),
+        # images_uint8 must be the artifact's own images in uint8 (rounding
+        # aside; int8 files requantize on the way, see _run_tflite).
+        "uint8_own_max_abs_diff": int(own.max()),
+        "uint8_consistent": bool(own.max() <= uint8_tolerance),
+    }
+
+
+def _check_inputs(found, expected, artifact):
+    if sorted(found) != sorted(expected):
+        raise ValueError(
+            f"{artifact} takes inputs {sorted(found)} but the reference generator takes "
+            f"{sorted(expected)}: compare an artifact with the model it was exported from."
+        )
+
+
+def _run_saved_model(path, source, inputs, n, seed):
+    import tensorflow as tf
+
+    from keras_gans.export.saved_model import stateless_latent
+
+    loaded = tf.saved_model.load(path)
+    signature = loaded.signatures["serving_default"]
+    _check_inputs(signature.structured_input_signature[1], inputs, path)
+    tensors = {k: tf.constant(v) for k, v in inputs.items()}
+    out = signature(**tensors)
+    results = {"serving_default": _compare(out["images"].numpy(), out["images_uint8"].numpy(), source.run_keras(inputs))}
+    if source.kind != IMAGE and "sample" in loaded.signatures:
+        z = stateless_latent(n, seed, source.latent_dim)
+        feed = {"z": z}
+        if source.kind == CONDITIONAL:
+            feed["labels"] = (np.arange(n) % source.num_classes).astype("int32")
+        out = loaded.signatures["sample"](batch_size=tf.constant(n, tf.int32), seed=tf.constant(seed, tf.int64))
+        results["sample"] = _compare(out["images"].numpy(), out["images_uint8"].numpy(), source.run_keras(feed))
+        if source.kind == CONDITIONAL and "sample_labels" in loaded.signatures:
+            feed["labels"] = ((np.arange(n) * 3 + 1) % source.num_classes).astype("int32")
+            out = loaded.signatures["sample_labels"](
+                labels=tf.constant(feed["labels"]), seed=tf.constant(seed, tf.int64)
+            )
+            results["sample_labels"] = _compare(
+                out["images"].numpy(), out["images_uint8"].numpy(), source.run_keras(feed)
+            )
+    return results, f"tensorflow {tf.__version__}", "saved_model"
+
+
+def _run_tflite(path, source, inputs):
+    import ai_edge_litert
+    from ai_edge_litert.interpreter import Interpreter
+
+    from keras_gans.export.tflite import describe
+
+    quantize = describe(path)["quantize"]
+    interpreter = Interpreter(model_path=path)
+    signatures = interpreter.get_signature_list()
+    if "serving_default" not in signatures:
+        raise ValueError(f"{path} has no serving_default signature (it has {sorted(signatures)}).")
+    _check_inputs(signatures["serving_default"]["inputs"], inputs, path)
+    runner = interpreter.get_signature_runner("serving_default")
+    out = runner(**inputs)
+    version = getattr(ai_edge_litert, "__version__", None)
+    runtime = "ai_edge_litert" + (f" {version}" if version else "")
+    # A full int8 file computes images_uint8 from the int8 tanh output through
+    # requantized multiply/add steps, so it may differ from its own float
+    # output by more than rounding (measured: up to 55 levels on a few
+    # saturated pixels of dcgan.fashion_mnist); the difference to the Keras
+    # model is what the thresholds bound.
+    tolerance = 255 if quantize == "int8" else 1
+    results = {
+        "serving_default": _compare(out["images"], out["images_uint8"], source.run_keras(inputs), tolerance)
+    }
+    return results, runtime, quantize
+
+
+def verify(artifact, reference, n=16, seed=0, inputs=None, threshold=None, mean_threshold=None):
+    """Run an exported artifact and the Keras model on the same inputs; report the difference.
+
+    The artifact runs in its real runtime: a SavedModel through
+    ``tf.saved_model.load`` (``serving_default``, and ``sample`` /
+    ``sample_labels`` fed the latents they draw), a ``.tflite`` file through
+    ``ai_edge_litert``'s signature runner.
+
+    Args:
+        artifact: a SavedModel version folder or a ``.tflite`` file.
+        reference: the model it was exported from: a GAN, a generator
+            ``keras.Model``, a ``.keras`` path or a zoo name.
+        n: int, examples to compare.
+        seed: int, seed of the latents (standard normal) and of the
+            ``sample`` signature.
+        inputs: optional ``{"z": ..., "labels": ...}`` or ``{"images": ...}``
+            to compare on (the default for image-to-image generators is uniform
+            noise; pass real images for a meaningful int8 figure).
+        threshold: float, the largest accepted ``|keras - artifact|``; default
+            ``THRESHOLDS`` for the artifact's kind and quantization.
+        mean_threshold: float, the largest accepted mean ``|keras - artifact|``;
+            default ``MEAN_THRESHOLDS``.
+
+    Returns:
+        dict: ``artifact``, ``format`` (``"saved_model"``/``"tflite"``),
+        ``runtime``, ``quantize`` (read from the file for TFLite), ``n``,
+        ``signatures`` (per signature: ``max_abs_diff``, ``mean_abs_diff``,
+        ``uint8_max_abs_diff`` against the Keras images in uint8,
+        ``uint8_own_max_abs_diff`` against the artifact's own float images,
+        ``uint8_consistent``), the worst ``max_abs_diff`` and the mean
+        ``mean_abs_diff`` over them, ``threshold``, ``mean_threshold`` and
+        ``passed`` (both bounds hold and ``images_uint8`` matches ``images``
+        within rounding; int8 files are exempt from that last check).
+
+    Example:
+        >>> report = kg.export.verify("serving/dcgan/1", gan)  # doctest: +SKIP
+        >>> report["passed"], report["max_abs_diff"] < 1e-4  # doctest: +SKIP
+        (True, True)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}.")
+    artifact = os.path.abspath(os.fspath(artifact))
+    kind = _artifact_format(artifact)
+    source = resolve(reference)
+    if inputs is None:
+        feed = source.example_inputs(int(n), seed)
+    elif isinstance(inputs, dict):
+        feed = {k: np.asarray(v) for k, v in inputs.items()}
+        if "images" in feed and feed["images"].dtype == np.uint8:
+            feed["images"] = feed["images"].astype("float32") / 127.5 - 1.0
+        feed = {k: v.astype("int32") if k == "labels" else v.astype("float32") for k, v in feed.items()}
+    elif source.kind == IMAGE:
+        feed = source.example_inputs(len(inputs), seed, images=inputs)
+        if np.asarray(inputs).dtype == np.uint8:
+            feed["images"] = np.asarray(inputs).astype("float32") / 127.5 - 1.0
+    else:
+        raise ValueError("inputs must be a dict {'z': ..., 'labels': ...} for latent generators.")
+    _check_inputs(feed, source.example_inputs(1), "inputs")
+    n = len(next(iter(feed.values())))
+    if kind == "saved_model":
+        results, runtime, quantize = _run_saved_model(artifact, source, feed, n, seed)
+        mode = "saved_model"
+    else:
+        results, runtime, quantize = _run_tflite(artifact, source, feed)
+        mode = quantize
+    limit = THRESHOLDS[mode] if threshold is None else float(threshold)
+    mean_limit = MEAN_THRESHOLDS[mode] if mean_threshold is None else float(mean_threshold)
+    worst = max(r["max_abs_diff"] for r in results.values())
+    mean = float(np.mean([r["mean_abs_diff"] for r in results.values()]))
+    return {
+        "artifact": artifact,
+        "format": kind,
+        "runtime": runtime,
+        "quantize": quantize,
+        "n": n,
+        "signatures": results,
+        "max_abs_diff": worst,
+        "mean_abs_diff": mean,
+        "threshold": limit,
+        "mean_threshold": mean_limit,
+        "passed": bool(
+            worst <= limit and mean <= mean_limit and all(r["uint8_consistent"] for r in results.values())
+        ),
+    }
+
+
+def format_report(report):
+    """One line for humans: ``max |keras - artifact| = ... (mean ...), threshold ...: ok``."""
+    names = ", ".join(report["signatures"])
+    verdict = "ok" if report["passed"] else "FAILED"
+    mode = f" {report['quantize']}" if report["format"] == "tflite" else ""
+    return (
+        f"verify ({report['runtime']},{mode} {report['n']} inputs, {names}): "
+        f"max |keras - artifact| = {report['max_abs_diff']:.3g} "
+        f"(mean {report['mean_abs_diff']:.3g}), thresholds {report['threshold']:g} "
+        f"(mean {report['mean_threshold']:g}): {verdict}"
+    )
