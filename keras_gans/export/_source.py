@@ -53,6 +53,32 @@ class ExportSource:
             inputs["labels"] = (np.arange(n) % self.num_classes).astype("int32")
         return inputs
 
+    def as_float32(self):
+        """This source with its generator rebuilt in float32 (itself if it already is).
+
+        A ``mixed_bfloat16`` / ``mixed_float16`` generator computes in half
+        precision, which TFLite's builtin kernels do not take (a bfloat16
+        ``MatMul`` has no builtin); its variables are float32 already, so a
+        float32 copy of the network with the same weights is the model to
+        convert. The original generator is left as it is.
+        """
+        import keras
+
+        if all(_compute_dtype(layer) in (None, "float32") for layer in _all_layers(self.generator)):
+            return self
+
+        def float32_layer(layer):
+            config = layer.get_config()
+            if "dtype" in config:
+                config["dtype"] = "float32"
+            return layer.__class__.from_config(config)
+
+        copy = keras.models.clone_model(self.generator, clone_function=float32_layer)
+        copy.set_weights(self.generator.get_weights())
+        return ExportSource(
+            copy, self.kind, self.name, self.latent_dim, self.num_classes, self.image_shape, self.origin
+        )
+
     def run_keras(self, inputs, batch_size=256):
         """Run the Keras generator on ``{name: array}`` inputs; float32 numpy images."""
         import keras
@@ -66,6 +92,19 @@ class ExportSource:
             chunk = chunk if len(chunk) > 1 else chunk[0]
             out.append(keras.ops.convert_to_numpy(self.generator(chunk, training=False)))
         return np.concatenate(out).astype("float32")
+
+
+def _all_layers(model):
+    stack, layers = list(model.layers), []
+    while stack:
+        layer = stack.pop()
+        layers.append(layer)
+        stack.extend(getattr(layer, "layers", []))
+    return layers
+
+
+def _compute_dtype(layer):
+    return getattr(layer, "compute_dtype", None)
 
 
 def check_name(name):

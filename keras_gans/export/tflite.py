@@ -169,6 +169,8 @@ def convert(source, quantize="none", representative_data=None, num_calibration=2
     from keras_gans.export.saved_model import write_saved_model
 
     quantize = check_quantize(quantize)
+    # Mixed-precision generators convert as float32 copies (see as_float32).
+    source = source.as_float32()
     with tempfile.TemporaryDirectory(prefix="keras_gans_tflite_") as tmp:
         # From a SavedModel, the converter keeps the signature key and the
         # input/output names, so both artifacts answer to the same names.

@@ -1,0 +1,160 @@
+"""kg.export.tflite: builtin ops only, signatures named as the SavedModel's, quantization modes."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_gans as kg
+
+pytest.importorskip("ai_edge_litert")
+from ai_edge_litert.interpreter import Interpreter  # noqa: E402
+
+from keras_gans.export import describe  # noqa: E402
+
+#: Every operator the TFLite builtin op set defines (flatbuffer schema names).
+from ai_edge_litert import schema_py_generated as _schema  # noqa: E402
+
+BUILTINS = {name for name in vars(_schema.BuiltinOperator) if not name.startswith("_")} - {"CUSTOM"}
+
+
+def keras_images(generator, *inputs):
+    return keras.ops.convert_to_numpy(generator(list(inputs) if len(inputs) > 1 else inputs[0], training=False))
+
+
+def assert_builtin_only(path):
+    info = describe(path)
+    assert info["custom_operators"] == []
+    assert not any(op.startswith("Flex") for op in info["operators"])
+    assert set(info["operators"]) <= BUILTINS
+    return info
+
+
+@pytest.mark.parametrize("family", ["dcgan", "cgan", "wgan_gp"])
+def test_latent_families_match_keras_and_savedmodel_names(family, tiny_gans, exported, tmp_path):
+    gan = tiny_gans[family]
+    path = kg.export.tflite(gan, tmp_path / f"{family}.tflite")
+    info = assert_builtin_only(path)
+    loaded = tf.saved_model.load(exported[family]).signatures["serving_default"]
+    # Runner names are the SavedModel's: inputs, outputs and the signature key.
+    assert set(info["signatures"]) == {"serving_default"}
+    assert sorted(info["signatures"]["serving_default"]["inputs"]) == sorted(loaded.structured_input_signature[1])
+    assert sorted(info["signatures"]["serving_default"]["outputs"]) == sorted(loaded.structured_outputs)
+    runner = Interpreter(model_path=path).get_signature_runner("serving_default")
+    for batch in (1, 6):  # dynamic batch: the runner resizes
+        feed = {"z": np.random.default_rng(batch).standard_normal((batch, 16)).astype("float32")}
+        if family == "cgan":
+            feed["labels"] = (np.arange(batch) * 7 % 10).astype("int32")
+        out = runner(**feed)
+        expected = keras_images(gan.generator, *feed.values())
+        assert out["images"].shape == (batch, 28, 28, 1) and out["images"].dtype == np.float32
+        assert out["images_uint8"].dtype == np.uint8
+        np.testing.assert_allclose(out["images"], expected, atol=1e-4)
+
+
+def test_cyclegan_int8_calibrated_on_images(tiny_gans, tmp_path):
+    gan = tiny_gans["cyclegan"]
+    with pytest.raises(ValueError, match="needs real images to calibrate"):
+        kg.export.tflite(gan, tmp_path / "cg.tflite", quantize="int8")
+    assert os.listdir(tmp_path) == []
+    images = np.random.default_rng(0).uniform(-1, 1, (32, 16, 16, 3)).astype("float32")
+    path = kg.export.tflite(gan, tmp_path / "cg.tflite", quantize="int8", representative_data=images)
+    info = assert_builtin_only(path)
+    assert info["quantize"] == "int8"
+    assert info["signatures"]["serving_default"]["inputs"] == ["images"]
+    report = kg.export.verify(path, gan, inputs={"images": images[:8]})
+    assert report["passed"], report
+
+
+def test_quantize_modes_on_the_trained_zoo_generator(zoo_generator, tmp_path):
+    """Each mode passes verify's thresholds on real weights, and the files shrink as they should."""
+    sizes, reports = {}, {}
+    for mode in kg.export.QUANTIZE_MODES:
+        path = kg.export.tflite(zoo_generator, tmp_path / f"{mode}.tflite", quantize=mode)
+        info = assert_builtin_only(path)
+        assert info["quantize"] == mode
+        reports[mode] = kg.export.verify(path, zoo_generator, n=32)
+        sizes[mode] = os.path.getsize(path)
+        assert reports[mode]["passed"], reports[mode]
+        assert reports[mode]["threshold"] == kg.export.THRESHOLDS[mode]
+    params = zoo_generator.count_params()
+    assert sizes["none"] > 4 * params * 0.95
+    assert 0.45 < sizes["float16"] / sizes["none"] < 0.55
+    assert sizes["dynamic"] < 0.3 * sizes["none"] and sizes["int8"] < 0.3 * sizes["none"]
+    # The float file is exact to rounding; quantized ones are not, and are ordered as expected.
+    assert reports["none"]["max_abs_diff"] < 1e-5
+    assert reports["none"]["mean_abs_diff"] < reports["float16"]["mean_abs_diff"] < reports["dynamic"]["mean_abs_diff"]
+    assert reports["dynamic"]["mean_abs_diff"] < reports["int8"]["mean_abs_diff"]
+
+
+def test_mixed_bfloat16_tflite_stays_float32(tmp_path):
+    gan = kg.models.DCGAN(latent_dim=16, width=8, precision="mixed_bfloat16")
+    path = kg.export.tflite(gan, tmp_path / "bf16.tflite")
+    interpreter = Interpreter(model_path=path)
+    runner = interpreter.get_signature_runner("serving_default")
+    assert runner.get_input_details()["z"]["dtype"] == np.float32
+    outputs = runner.get_output_details()
+    assert outputs["images"]["dtype"] == np.float32 and outputs["images_uint8"]["dtype"] == np.uint8
+    # bfloat16 math in Keras, float32 in the file: close, not equal.
+    report = kg.export.verify(path, gan, threshold=2e-2, mean_threshold=2e-3)
+    assert report["passed"], report
+    assert gan.generator.layers[1].compute_dtype == "bfloat16"  # the model itself is unchanged
+
+
+def test_describe_sees_flex_ops_and_tflite_refuses_them(tmp_path):
+    """The builtin-only check can fail: a Flex op is visible to describe, and refused by tflite."""
+
+    class Erf(keras.layers.Layer):
+        def call(self, x):
+            # Erf has no TFLite builtin: it needs the Flex delegate.
+            return tf.math.erf(x)
+
+    z = keras.Input((4,), name="z")
+    x = keras.layers.Dense(16, activation="tanh")(Erf()(z))
+    generator = keras.Model(z, keras.layers.Reshape((4, 4, 1))(x), name="flexy")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])
+    def fn(z):
+        return generator(z)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], generator)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+    flex_file = converter.convert()
+    assert any(op.startswith("Flex") for op in describe(flex_file)["custom_operators"])
+    with pytest.raises(ValueError, match="builtin ops only"):
+        kg.export.tflite(generator, tmp_path / "flexy.tflite")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "path, kwargs, error, message",
+    [
+        ("a.tflite", {"quantize": "int4"}, ValueError, "unknown quantize mode 'int4'"),
+        ("a.tflite", {"quantize": "INT8"}, ValueError, "unknown quantize mode"),
+        ("a.onnx", {}, ValueError, "ending in .tflite"),
+    ],
+)
+def test_bad_arguments(tiny_gans, tmp_path, path, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        kg.export.tflite(tiny_gans["dcgan"], tmp_path / path, **kwargs)
+    assert os.listdir(tmp_path) == []
+
+
+def test_existing_file_and_unwritable_folder(tiny_gans, tmp_path):
+    target = tmp_path / "g.tflite"
+    target.write_bytes(b"keep me")
+    with pytest.raises(FileExistsError, match="already exists"):
+        kg.export.tflite(tiny_gans["dcgan"], target)
+    assert target.read_bytes() == b"keep me"
+    kg.export.tflite(tiny_gans["dcgan"], target, overwrite=True)
+    assert describe(str(target))["signatures"]["serving_default"]["inputs"] == ["z"]
+    assert sorted(os.listdir(tmp_path)) == ["g.tflite"]  # no temporary file left
+    from tests.export.test_saved_model import unwritable_folder
+
+    folder = unwritable_folder(tmp_path)
+    before = os.listdir(folder)
+    with pytest.raises(PermissionError):
+        kg.export.tflite(tiny_gans["dcgan"], os.path.join(folder, "out", "g.tflite"))
+    assert os.listdir(folder) == before
