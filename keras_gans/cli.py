@@ -265,7 +265,117 @@ def _cmd_evaluate(args):
 
 # ---------------------------------------------------------------- export
 def _add_export(sub):
-    pass  # TODO(export): `keras-gans export`
+    p = sub.add_parser(
+        "export",
+        help="export a generator as a TF Serving SavedModel or a TFLite file, and verify it",
+        description=(
+            "Export the generator of a .keras file or a zoo entry: --format saved_model writes "
+            "OUT/NAME/VERSION/ (the TF Serving layout), --format tflite writes OUT/NAME[-QUANTIZE].tflite "
+            "(builtin ops only). The artifact is then run in its own runtime against the Keras model."
+        ),
+    )
+    p.add_argument("model", metavar="NAME_OR_PATH", help="zoo name (dcgan.fashion_mnist) or .keras file")
+    p.add_argument("--format", dest="export_format", required=True, metavar="FORMAT",
+                   help="saved_model or tflite")
+    p.add_argument("--quantize", default=None, metavar="MODE",
+                   help="tflite only: none (default), dynamic, float16 or int8")
+    p.add_argument("--out", required=True, help="folder: the TF Serving base folder, or where the .tflite goes")
+    p.add_argument("--name", default=None, help="serving name (default: the zoo name or the GAN family)")
+    p.add_argument("--version", type=_positive_int, default=None,
+                   help="saved_model only: version folder (default: the next free one)")
+    p.add_argument("--calibration", default=None, metavar="DATA.npy",
+                   help="int8 only: calibration inputs, latents [n, latent_dim] or images [n, h, w, c] "
+                        "(required for cyclegan)")
+    p.add_argument("--overwrite", action="store_true", help="tflite only: replace an existing file")
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip running the artifact against the Keras model")
+    p.set_defaults(run=_cmd_export)
+
+
+def _cmd_export(args):
+    from keras_gans import export
+
+    if args.export_format not in export.FORMATS:
+        raise UsageError(f"unknown --format {args.export_format!r}: use one of {', '.join(export.FORMATS)}")
+    if args.quantize is not None and args.quantize not in export.QUANTIZE_MODES:
+        raise UsageError(f"unknown --quantize {args.quantize!r}: use one of {', '.join(export.QUANTIZE_MODES)}")
+    if args.export_format == "saved_model":
+        for flag, value in (("--quantize", args.quantize), ("--calibration", args.calibration)):
+            if value is not None:
+                raise UsageError(f"{flag} applies to --format tflite only (a SavedModel keeps float32 weights)")
+        if args.overwrite:
+            raise UsageError("--overwrite applies to --format tflite only: pass --version or let it pick the next")
+    else:
+        if args.version is not None:
+            raise UsageError("--version applies to --format saved_model only")
+        if args.calibration is not None and args.quantize != "int8":
+            raise UsageError("--calibration applies to --quantize int8 only")
+    if args.name is not None:
+        export._source.check_name(args.name)
+    calibration = None
+    if args.calibration is not None:
+        import numpy as np
+
+        if not os.path.isfile(args.calibration):
+            raise UsageError(f"--calibration {args.calibration} does not exist: pass a .npy array")
+        calibration = np.load(args.calibration, allow_pickle=False)
+    if not os.path.exists(args.model) and (args.model.endswith(".keras") or os.sep in args.model):
+        raise UsageError(f"{args.model} does not exist: pass a .keras file or a zoo name (keras-gans zoo list)")
+    source = export._source.resolve(args.model)
+    name = args.name or source.name
+    if args.export_format == "saved_model":
+        path = export.saved_model(source, args.out, name=name, version=args.version)
+    else:
+        suffix = "" if args.quantize in (None, "none") else f"-{args.quantize}"
+        path = export.tflite(
+            source, os.path.join(args.out, f"{name}{suffix}.tflite"), quantize=args.quantize,
+            representative_data=calibration, overwrite=args.overwrite,
+        )
+    size = export._atomic.disk_size(path)
+    print(f"wrote {path} ({args.export_format}, {export._atomic.human_size(size)}, {size} bytes)")
+    _print_signatures(path, args.export_format)
+    if not args.verify:
+        return 0
+    report = export.verify(path, source)
+    print(export.format_report(report))
+    if not report["passed"]:
+        print(f"keras-gans export: the artifact differs from the Keras model beyond the threshold: {path}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_signatures(path, export_format):
+    """One line per signature: ``name(inputs) -> outputs`` with dtypes and shapes."""
+    if export_format == "tflite":
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_path=path)
+        for key in interpreter.get_signature_list():
+            runner = interpreter.get_signature_runner(key)
+
+            def fmt(details):
+                return ", ".join(
+                    f"{k} {np_dtype(v['dtype'])}{[int(d) for d in v['shape_signature']]}" for k, v in sorted(details.items())
+                )
+
+            print(f"signature {key}({fmt(runner.get_input_details())}) -> {fmt(runner.get_output_details())}")
+        return
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(path)
+    for key, fn in loaded.signatures.items():
+        ins = ", ".join(
+            f"{k} {v.dtype.name}{v.shape.as_list()}" for k, v in sorted(fn.structured_input_signature[1].items())
+        )
+        outs = ", ".join(f"{k} {v.dtype.name}{v.shape.as_list()}" for k, v in sorted(fn.structured_outputs.items()))
+        print(f"signature {key}({ins}) -> {outs}")
+
+
+def np_dtype(dtype):
+    import numpy as np
+
+    return np.dtype(dtype).name
 
 
 # ---------------------------------------------------------------- zoo

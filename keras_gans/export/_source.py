@@ -201,6 +201,8 @@ def resolve(model_or_name):
 
     from keras_gans.models import GAN
 
+    if isinstance(model_or_name, ExportSource):
+        return model_or_name
     if isinstance(model_or_name, GAN):
         return _from_gan(model_or_name, None, f"the {type(model_or_name).__name__}")
     if isinstance(model_or_name, keras.Model):
