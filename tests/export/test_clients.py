@@ -1,0 +1,170 @@
+"""The deployment kit's REST and gRPC clients against the exported SavedModel's signatures.
+
+TF Serving itself cannot be installed here, so each test runs a loopback
+server that implements the piece of TF Serving the client talks to (the REST
+predict endpoint, the gRPC PredictionService) by running the exported
+SavedModel's signature with TensorFlow.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+KIT = os.path.join(os.path.dirname(__file__), "..", "..", "export")
+
+
+def kit_module(name):
+    spec = importlib.util.spec_from_file_location(f"kit_{name}", os.path.join(KIT, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_pngs(paths):
+    return np.stack([np.asarray(Image.open(p)) for p in paths])
+
+
+def run_signature(signature, inputs):
+    """Feed ``{name: value}`` to a concrete signature with its own dtypes (as TF Serving does)."""
+    specs = signature.structured_input_signature[1]
+    if set(inputs) != set(specs):
+        raise ValueError(f"signature takes {sorted(specs)}, got {sorted(inputs)}")
+    return {k: v.numpy() for k, v in signature(**{k: tf.constant(v, specs[k].dtype) for k, v in inputs.items()}).items()}
+
+
+class Serving:
+    """A loopback REST server answering ``POST /v1/models/NAME:predict`` like TF Serving."""
+
+    def __init__(self, models):
+        self.models = {name: tf.saved_model.load(path) for name, path in models.items()}
+        serving = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                name = self.path.removeprefix("/v1/models/").removesuffix(":predict")
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                try:
+                    answer = serving.predict(name, body)
+                    status = 200
+                except (KeyError, ValueError, tf.errors.InvalidArgumentError) as err:
+                    answer, status = {"error": str(err)}, 400
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def predict(self, name, body):
+        signature = self.models[name].signatures[body.get("signature_name", "serving_default")]
+        if "instances" in body:  # row format: a list of {input: value}, answered as rows
+            rows = body["instances"]
+            inputs = {k: np.array([row[k] for row in rows]) for k in rows[0]}
+            out = run_signature(signature, inputs)
+            return {"predictions": [{k: v[i].tolist() for k, v in out.items()} for i in range(len(rows))]}
+        out = run_signature(signature, {k: np.array(v) for k, v in body["inputs"].items()})
+        return {"outputs": {k: v.tolist() for k, v in out.items()}}
+
+
+@pytest.fixture(scope="module")
+def serving(exported):
+    server = Serving({"dcgan": exported["dcgan"], "cgan": exported["cgan"]})
+    yield server
+    server.server.shutdown()
+
+
+def test_rest_sample_writes_the_models_pngs(serving, exported, tmp_path):
+    rest = kit_module("rest_client")
+    assert rest.main(["--url", serving.url, "--model", "dcgan", "--n", "3", "--seed", "4", "--out", str(tmp_path)]) == 0
+    paths = sorted(str(p) for p in tmp_path.glob("*.png"))
+    assert len(paths) == 3
+    expected = tf.saved_model.load(exported["dcgan"]).signatures["sample"](
+        batch_size=tf.constant(3), seed=tf.constant(4, tf.int64))["images_uint8"].numpy()
+    np.testing.assert_array_equal(read_pngs(paths), expected[..., 0])  # grayscale PNGs
+
+
+def test_rest_instances_and_labels(serving, exported, tiny_gans, tmp_path):
+    rest = kit_module("rest_client")
+    z = np.random.default_rng(0).standard_normal((2, 16)).astype("float32")
+    body = rest.instances_request(z, labels=[3, 8])
+    assert body["instances"][1] == {"z": [float(v) for v in z[1]], "labels": 8}
+    pngs = rest.write_pngs(rest.predict(serving.url, "cgan", body), str(tmp_path / "a"))
+    gen = tiny_gans["cgan"].generator
+    images = gen([z, np.array([3, 8], "int32")], training=False).numpy()
+    expected = np.round(np.clip(images, -1, 1) * 127.5 + 127.5).astype(np.uint8)
+    assert np.abs(read_pngs(pngs).astype(int) - expected[..., 0]).max() <= 1
+    assert rest.main(["--url", serving.url, "--model", "cgan", "--labels", "7,7", "--out", str(tmp_path / "b")]) == 0
+    got = read_pngs(sorted(str(p) for p in (tmp_path / "b").glob("*.png")))
+    expected = tf.saved_model.load(exported["cgan"]).signatures["sample_labels"](
+        labels=tf.constant([7, 7]), seed=tf.constant(0, tf.int64))["images_uint8"].numpy()
+    np.testing.assert_array_equal(got, expected[..., 0])
+    with pytest.raises(RuntimeError, match="TF Serving answered 400"):
+        rest.predict(serving.url, "cgan", rest.sample_labels_request([10], 0))  # label out of range
+
+
+def test_grpc_request_matches_signature_and_response_decodes(exported, tmp_path):
+    grpc = pytest.importorskip("grpc")
+    from concurrent import futures
+
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    client = kit_module("grpc_client")
+    loaded = tf.saved_model.load(exported["cgan"])
+    for signature, inputs in [
+        ("sample", client.sample_inputs(4, 2)),
+        ("sample_labels", client.sample_labels_inputs([1, 5], 2)),
+    ]:
+        request = client.make_request("cgan", signature, inputs)
+        specs = loaded.signatures[signature].structured_input_signature[1]
+        assert request.model_spec.name == "cgan" and request.model_spec.signature_name == signature
+        assert set(request.inputs) == set(specs)
+        for name, proto in request.inputs.items():
+            assert tf.dtypes.as_dtype(proto.dtype) == specs[name].dtype
+            assert tf.TensorShape([d.size for d in proto.tensor_shape.dim]).is_compatible_with(specs[name].shape)
+
+    class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
+        """TF Serving's Predict, run with the exported SavedModel."""
+
+        def Predict(self, request, context):
+            signature = loaded.signatures[request.model_spec.signature_name]
+            out = run_signature(signature, {k: tf.make_ndarray(v) for k, v in request.inputs.items()})
+            response = predict_pb2.PredictResponse()
+            for name in request.output_filter or out:
+                response.outputs[name].CopyFrom(tf.make_tensor_proto(out[name]))
+            return response
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        assert client.main(["--address", f"127.0.0.1:{port}", "--model", "cgan", "--n", "5", "--seed", "2",
+                            "--out", str(tmp_path)]) == 0
+    finally:
+        server.stop(None)
+    expected = loaded.signatures["sample"](batch_size=tf.constant(5), seed=tf.constant(2, tf.int64))
+    got = read_pngs(sorted(str(p) for p in tmp_path.glob("*.png")))
+    np.testing.assert_array_equal(got, expected["images_uint8"].numpy()[..., 0])
+
+
+def test_png_writer_round_trips_rgb(tmp_path):
+    png = kit_module("png_files")
+    images = np.random.default_rng(0).integers(0, 256, (2, 5, 7, 3), dtype=np.uint8)
+    paths = png.write_pngs(images, str(tmp_path), prefix="rgb")
+    np.testing.assert_array_equal(read_pngs(paths), images)
+    assert sorted(os.listdir(tmp_path)) == ["rgb_000.png", "rgb_001.png"]
