@@ -28,6 +28,34 @@ def replica_scaled(loss):
     return loss / replicas if replicas > 1 else loss
 
 
+def replica_share(draw, batch):
+    """Draw noise for the global batch and return this replica's rows.
+
+    Under ``tf.distribute`` every replica runs the same ops with the same seed
+    state, so a plain draw gives every replica the same noise (its examples
+    would all share latents). Each replica instead draws the noise of the
+    whole global batch (``batch * replicas`` rows, cheap next to a network
+    pass) and keeps the rows of its own slice: replica ``r`` gets rows
+    ``[r * batch, (r + 1) * batch)``, the rows a single device would give the
+    same examples, since ``tf.distribute`` splits a batch into contiguous
+    slices in replica order. Without a strategy it is ``draw(batch)``.
+
+    Args:
+        draw: callable ``draw(n) -> tensor [n, ...]`` drawing from the model's
+            seed generator.
+        batch: int or scalar tensor, this replica's batch size.
+
+    Returns:
+        Tensor ``[batch, ...]``.
+    """
+    ctx = tf.distribute.get_replica_context()
+    replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+    if replicas == 1:
+        return draw(batch)
+    start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * tf.cast(batch, tf.int32)
+    return draw(batch * replicas)[start : start + batch]
+
+
 def check_precision(precision):
     if precision not in PRECISIONS:
         raise ValueError(
@@ -396,13 +424,18 @@ class GAN(keras.Model):
 
     def noise(self, batch_size):
         """Draw training latents from the model's seed generator."""
-        return keras.random.normal(
-            (batch_size, self.latent_dim), seed=self.seed_generator
+        return replica_share(
+            lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator),
+            batch_size,
         )
 
     def apply_loss(self, tape, loss, optimizer, variables):
         """Take one optimizer step on ``loss`` (replica-scaled and loss-scaled)."""
-        scaled = optimizer.scale_loss(replica_scaled(loss))
+        # The scaling must be recorded on the tape (re-entered here): done
+        # outside it, the gradient of the scaled loss is None whenever a
+        # scaling applies (several replicas, or a loss-scale optimizer).
+        with tape:
+            scaled = optimizer.scale_loss(replica_scaled(loss))
         grads = tape.gradient(scaled, variables)
         optimizer.apply_gradients(zip(grads, variables))
 
@@ -441,6 +474,11 @@ class GAN(keras.Model):
         self._check_compiled()
         if isinstance(x, tf.data.Dataset) and int(x.cardinality()) == 0:
             raise ValueError("the dataset is empty: it yields no batch (check filters, take() and batch size).")
+        # Optimizer slots created lazily inside a distributed step land in a
+        # replica-local branch and fail ("must feed a value for placeholder");
+        # created here, under the model's strategy, they are mirrored.
+        with self.distribute_strategy.scope():
+            self.build_optimizers()
         before = int(self.g_optimizer.iterations.numpy())
         history = super().fit(x, *args, **kwargs)
         # history.epoch lists the epochs that ran: none when the run was
@@ -448,6 +486,21 @@ class GAN(keras.Model):
         if history.epoch and int(self.g_optimizer.iterations.numpy()) == before:
             raise ValueError("the dataset is empty: fit ran no training step (check the data source).")
         return history
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        step = self.train_step
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages a multi-worker step's logs with
+            # strategy.reduce("MEAN", value, axis=0), which fails on the
+            # scalars every train_step returns; as shape-[1] tensors they
+            # reduce to the mean over all replicas.
+            def step(data):
+                return {k: tf.reshape(v, [1]) for k, v in self.train_step(data).items()}
+
+        self.train_function = self._make_function(step)
+        return self.train_function
 
     def train_step(self, data):
         self._check_compiled()

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans import losses as losses_lib
-from keras_gans.models.gan import GAN
+from keras_gans.models.gan import GAN, replica_share
 from keras_gans.networks.dcgan import dcgan_discriminator, dcgan_generator
 
 
@@ -159,15 +159,36 @@ class WGANGP(GAN):
         with tf.GradientTape() as tape:
             real_out = self.discriminator(real, training=True)
             fake_out = self.discriminator(fake, training=True)
-            penalty = losses_lib.wasserstein_gradient_penalty(
-                self.discriminator, real, fake, seed=self.seed_generator
-            )
+            penalty = self.gradient_penalty(real, fake)
             loss = self.d_loss_fn(real_out, fake_out) + self.gp_weight * penalty
         self.apply_loss(tape, loss, self.d_optimizer, variables)
         wasserstein = tf.reduce_mean(tf.cast(real_out, "float32")) - tf.reduce_mean(
             tf.cast(fake_out, "float32")
         )
         return loss, wasserstein, penalty
+
+    def gradient_penalty(self, real, fake):
+        """``kg.losses.wasserstein_gradient_penalty`` with replica-aware ``eps``.
+
+        ``eps`` is drawn through ``replica_share``, so under ``tf.distribute``
+        each replica's examples get the ``eps`` a single device would give
+        them (a plain draw would repeat one ``eps`` vector on every replica).
+        Otherwise it computes what the loss function does (which draws its
+        own ``eps``): the mean of ``(||grad critic(x_hat)||_2 - 1)^2``.
+        """
+        real = tf.cast(real, "float32")
+        fake = tf.cast(fake, "float32")
+        eps = replica_share(
+            lambda n: keras.random.uniform((n, 1, 1, 1), seed=self.seed_generator),
+            tf.shape(real)[0],
+        )
+        x_hat = eps * real + (1.0 - eps) * fake
+        with tf.GradientTape() as tape:
+            tape.watch(x_hat)
+            scores = tf.cast(self.discriminator(x_hat, training=True), "float32")
+        grads = tape.gradient(scores, x_hat)
+        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+        return tf.reduce_mean(tf.square(norms - 1.0))
 
     def _chunk_size(self, real):
         static = real.shape[0]

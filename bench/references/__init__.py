@@ -1,0 +1,1 @@
+"""keras.io-style training loops on keras-gans' networks, for benchmarks."""

@@ -1,0 +1,211 @@
+"""Training throughput of keras-gans against keras.io-style training loops.
+
+For each family (dcgan, cgan, wgan_gp, cyclegan) the keras-gans model with
+its defaults (``compile()``, float32, Keras' default jit) and the
+keras.io-style reference in ``bench/references/`` train the SAME networks on
+the same in-memory Fashion-MNIST pipeline. Timing alternates A B A B: a
+warm-up ``fit`` per model (tracing), then ``--rounds`` timed ``fit`` calls of
+``--steps`` steps each, interleaved, so machine load hits both alike. The
+table gives the median images/s and ours / reference.
+
+Images per step: the fit batch for dcgan, cgan and cyclegan (each side of an
+unpaired pair counts once); for wgan_gp the real images the critic steps
+consume (ours splits a batch of 5 x 64 into five critic steps, the keras.io
+loop reuses one batch of 64 five times: both are 320 critic images a step).
+
+It also counts the FLOPs of one DCGAN train step with TF's profiler (float
+operations of the traced graph: convolutions, their gradients, matmuls) and
+measures this machine's float32 matmul peak with a large ``tf.matmul``.
+
+Run (one command, prints the tables):
+
+    python bench/train_throughput.py [--rounds 3] [--steps 20] [--families dcgan,cgan]
+    python bench/train_throughput.py --quality   # + time to FCD on DCGAN (minutes)
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_gans as kg  # noqa: E402
+from bench.references.cgan import ReferenceConditionalGAN  # noqa: E402
+from bench.references.cyclegan import ReferenceCycleGAN  # noqa: E402
+from bench.references.dcgan import ReferenceDCGAN  # noqa: E402
+from bench.references.wgan_gp import ReferenceWGANGP  # noqa: E402
+
+LATENT, WIDTH = 64, 32  # the Fashion-MNIST zoo recipes' sizes
+
+
+def _adam(rate=2e-4, b1=0.5, b2=0.999):
+    return keras.optimizers.Adam(rate, beta_1=b1, beta_2=b2)
+
+
+def make_pair(family, seed=0):
+    """``(ours, reference, batch_size, images_per_step, data_kind)`` on the same networks."""
+    if family == "dcgan":
+        ours = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=seed)
+        ref = ReferenceDCGAN(
+            kg.networks.dcgan_discriminator((28, 28, 1), width=WIDTH),
+            kg.networks.dcgan_generator(LATENT, (28, 28, 1), width=WIDTH), LATENT,
+        )
+        ref.compile(_adam(), _adam(), keras.losses.BinaryCrossentropy(from_logits=True))
+        return ours, ref, 64, 64, "images"
+    if family == "cgan":
+        ours = kg.models.ConditionalGAN(latent_dim=LATENT, width=WIDTH, seed=seed)
+        ref = ReferenceConditionalGAN(
+            kg.networks.cgan_discriminator((28, 28, 1), width=WIDTH),
+            kg.networks.cgan_generator(LATENT, (28, 28, 1), width=WIDTH), LATENT,
+        )
+        ref.compile(_adam(), _adam(), keras.losses.BinaryCrossentropy(from_logits=True))
+        return ours, ref, 64, 64, "labelled"
+    if family == "wgan_gp":
+        ours = kg.models.WGANGP(latent_dim=LATENT, width=WIDTH, critic_steps=5, seed=seed)
+        ref = ReferenceWGANGP(
+            kg.networks.dcgan_discriminator((28, 28, 1), width=WIDTH, normalization=None),
+            kg.networks.dcgan_generator(LATENT, (28, 28, 1), width=WIDTH), LATENT,
+            discriminator_extra_steps=5,
+        )
+        ref.compile(_adam(1e-4, 0.0, 0.9), _adam(1e-4, 0.0, 0.9))
+        return ours, ref, (320, 64), 320, "images"
+    if family == "cyclegan":
+        kw = dict(image_shape=(28, 28, 1), width=16, n_blocks=3, seed=seed)
+        ours = kg.models.CycleGAN(**kw)
+        nets = kg.models.CycleGAN(**kw)
+        ref = ReferenceCycleGAN(nets.generator, nets.generator_ba, nets.discriminator_a, nets.discriminator)
+        ref.compile(*[_adam() for _ in range(4)])
+        return ours, ref, 16, 32, "unpaired"
+    raise ValueError(f"unknown family {family!r}")
+
+
+def pipeline(kind, batch_size, images, labels):
+    """An endless, batched, prefetched in-memory pipeline of Fashion-MNIST train images."""
+    x = images.astype("float32") / 127.5 - 1.0
+    if kind == "labelled":
+        ds = tf.data.Dataset.from_tensor_slices((x, labels.astype("int32")))
+    elif kind == "unpaired":
+        a, b = x[labels == 7], x[labels == 9]
+        n = min(len(a), len(b))
+        ds = tf.data.Dataset.from_tensor_slices((a[:n], b[:n]))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(x)
+    return ds.shuffle(10000, seed=0).repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def timed_fit(model, ds, steps):
+    start = time.perf_counter()
+    model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+    return time.perf_counter() - start
+
+
+def throughput(families, rounds, steps, images, labels, variants=()):
+    rows = []
+    for family in families:
+        ours, ref, batch, per_step, kind = make_pair(family)
+        ours.compile()
+        b_ours, b_ref = batch if isinstance(batch, tuple) else (batch, batch)
+        models = {"ours": (ours, pipeline(kind, b_ours, images, labels))}
+        models["reference"] = (ref, pipeline(kind, b_ref, images, labels))
+        for name, kwargs in variants:
+            extra = make_pair(family)[0]
+            extra.compile(**kwargs)
+            models[name] = (extra, pipeline(kind, b_ours, images, labels))
+        for model, ds in models.values():  # warm-up: trace and build
+            timed_fit(model, ds, max(2, steps // 4))
+        times = {k: [] for k in models}
+        for _ in range(rounds):  # A B A B ...
+            for k, (model, ds) in models.items():
+                times[k].append(timed_fit(model, ds, steps))
+        speed = {k: per_step * steps / statistics.median(t) for k, t in times.items()}
+        for k in models:
+            rows.append((family, k, speed[k], speed[k] / speed["reference"]))
+        print(f"  {family}: " + ", ".join(f"{k} {v:.0f} img/s" for k, v in speed.items()), flush=True)
+    return rows
+
+
+def dcgan_step_flops(batch=64):
+    """Float operations of one DCGAN train step on ``batch`` images, by TF's profiler."""
+    gan = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=0)
+    gan.compile()
+    gan.build_optimizers()
+    fn = tf.function(gan.train_step).get_concrete_function(
+        tf.TensorSpec([batch, 28, 28, 1], tf.float32)
+    )
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    opts = option_builder.ProfileOptionBuilder.float_operation()
+    opts["output"] = "none"
+    return model_analyzer.profile(fn.graph, options=opts).total_float_ops
+
+
+def matmul_peak(n=2048, reps=10):
+    """Measured float32 matmul FLOP/s of this machine (best of ``reps`` ``n x n`` products)."""
+    a = tf.random.normal([n, n])
+    b = tf.random.normal([n, n])
+    mm = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    mm()
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        mm().numpy()
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
+
+
+def table(header, rows):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--families", default="dcgan,cgan,wgan_gp,cyclegan")
+    p.add_argument("--rounds", type=int, default=3, help="timed fits per model, alternating")
+    p.add_argument("--steps", type=int, default=20, help="train steps per timed fit")
+    p.add_argument("--variants", action="store_true",
+                   help="also time ours with jit_compile=True, steps_per_execution=8 and mixed_bfloat16")
+    p.add_argument("--quality", action="store_true", help="also time-to-FCD for DCGAN (long)")
+    p.add_argument("--quality-seconds", type=float, default=600)
+    p.add_argument("--quality-fcd", type=float, default=40.0)
+    args = p.parse_args(argv)
+
+    images, labels = kg.data.load_numpy("fashion_mnist", split="train")
+    device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    print(f"device: {device} ({os.cpu_count()} CPU cores); tensorflow {tf.__version__}, keras {keras.__version__}")
+    variants = []
+    if args.variants:
+        variants = [("ours jit", {"jit_compile": True}), ("ours spe=8", {"steps_per_execution": 8})]
+    rows = throughput(args.families.split(","), args.rounds, args.steps, images, labels, variants)
+    print()
+    print(table(["family", "loop", "images/s", "vs reference"],
+                [(f, k, f"{s:.0f}", f"{r:.2f}x") for f, k, s, r in rows]))
+
+    flops = dcgan_step_flops(64)
+    peak = matmul_peak()
+    dcgan = [s for f, k, s, _ in rows if f == "dcgan" and k == "ours"]
+    print()
+    print(f"DCGAN train step (batch 64, width {WIDTH}, latent {LATENT}): {flops / 1e9:.3f} GFLOP "
+          "(TF profiler, float_operation of the traced step)")
+    print(f"float32 matmul peak (2048x2048 tf.matmul, best of 10): {peak / 1e9:.1f} GFLOP/s")
+    if dcgan:
+        achieved = flops * dcgan[0] / 64
+        print(f"DCGAN achieved: {achieved / 1e9:.1f} GFLOP/s = {100 * achieved / peak:.1f}% of the matmul peak")
+
+    if args.quality:
+        from bench.time_to_quality import time_to_fcd
+
+        print()
+        print(time_to_fcd(images, args.quality_fcd, args.quality_seconds))
+
+
+if __name__ == "__main__":
+    main()

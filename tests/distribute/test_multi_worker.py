@@ -1,0 +1,53 @@
+"""Two MultiWorkerMirroredStrategy workers on 127.0.0.1 end with identical weights."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.distribute.test_mirrored import ROOT
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+@pytest.mark.parametrize("family", ["dcgan", "wgan_gp"])
+def test_two_workers_end_with_identical_weights(family, tmp_path):
+    workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
+    procs = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": json.dumps(tf_config)}
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "tests.distribute.distributed_check", "worker", family,
+             str(tmp_path / f"worker{index}.npz")],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        ))
+    errors = []
+    for proc in procs:
+        try:
+            _, err = proc.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            raise
+        errors.append(err)
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(e[-2000:] for e in errors)
+    w0 = np.load(tmp_path / "worker0.npz")
+    w1 = np.load(tmp_path / "worker1.npz")
+    assert sorted(w0.files) == sorted(w1.files)
+    assert int(w0["__iterations"]) == int(w1["__iterations"]) == 3
+    for key in w0.files:
+        np.testing.assert_array_equal(w0[key], w1[key], err_msg=key)
+    assert np.isfinite(w0["__d_loss"])
