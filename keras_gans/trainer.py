@@ -316,6 +316,23 @@ def _trim_history(path, epoch):
     write_atomic(path, lambda tmp: open(tmp, "w").write(text.getvalue()))
 
 
+def _check_image_shapes(gan, kind, arrays):
+    """Refuse images the model cannot take now, before the run folder is touched.
+
+    ``fit`` would also refuse them, but only after the run folder and its
+    ``run.json`` exist, which would then block a corrected rerun.
+    """
+    expected = tuple(int(s) for s in gan.image_shape)
+    for images in arrays if kind == "unpaired" else arrays[:1]:
+        got = tuple(int(s) for s in images.shape[1:])
+        if got != expected:
+            raise ValueError(
+                f"the dataset's images have shape {got} but this {gan.family} model takes {expected}: "
+                f"pass --config image_shape={list(got)} (config={{'image_shape': {list(got)}}}) "
+                "or resize the data."
+            )
+
+
 def _one_line_tf_error(err):
     """The assertion text of a ``tf.errors.InvalidArgumentError``, on one line."""
     text = err.message if hasattr(err, "message") else str(err)
@@ -455,6 +472,7 @@ def train(
     arrays = training_arrays(cls, dataset, classes=classes)
     if cls.data_kind == "labelled" and hasattr(gan, "check_labels"):
         gan.check_labels(arrays[1], len(arrays[1]))
+    _check_image_shapes(gan, cls.data_kind, arrays)
     per_pass = batches_per_pass([len(a) for a in arrays], batch_size)
     spe = int(settings["steps_per_epoch"] or per_pass)
     settings["steps_per_epoch"] = spe

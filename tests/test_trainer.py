@@ -1,0 +1,249 @@
+"""kg.trainer: exact resume after kill -9, divergence stops, bad input fails before the run folder is touched."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import keras_gans as kg
+from keras_gans import trainer
+from keras_gans.callbacks import DivergenceError
+from keras_gans.saving import load_gan_file, read_checkpoint_state
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = {"width": 8, "latent_dim": 16}
+
+
+def train_command(out, resume=False):
+    """A tiny deterministic `keras-gans train` run: 3 epochs of 8 steps, a checkpoint every 2 steps."""
+    command = [
+        sys.executable, "-m", "keras_gans.cli", "train", "dcgan", "--dataset", "fashion_mnist",
+        "--epochs", "3", "--steps-per-epoch", "8", "--batch-size", "16", "--checkpoint-every", "2",
+        "--deterministic", "--seed", "3", "--out", str(out), "--verbose", "0",
+    ]
+    return command + (["--resume"] if resume else ["--config", "width=8", "--config", "latent_dim=16"])
+
+
+def all_state(path):
+    """Every variable a checkpoint restores: weights, both optimizers, the noise seed state."""
+    gan = load_gan_file(path, expected_family="dcgan")
+    values = {v.path: v.numpy() for v in gan.variables}
+    for name, opt in gan.optimizers().items():
+        values.update({f"{name}/{v.path}": v.numpy() for v in opt.variables})
+    values["seed_state"] = gan.seed_generator.state.numpy()
+    return values
+
+
+def history_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_kill_9_during_a_checkpoint_write_then_resume_ends_with_the_uninterrupted_weights(tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    ref_dir, run_dir = tmp_path / "reference", tmp_path / "killed"
+    reference = subprocess.Popen(train_command(ref_dir), cwd=REPO, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    victim = subprocess.Popen(train_command(run_dir), cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Kill once a mid-epoch checkpoint exists and the next one is being written:
+    # the half-written temporary file must not replace the last complete one.
+    deadline = time.monotonic() + 240
+    killed_at = None
+    while killed_at is None:
+        assert victim.poll() is None, "the run finished before it could be killed: make it longer"
+        assert time.monotonic() < deadline, "no checkpoint write was seen"
+        try:
+            step = json.loads((run_dir / "state.json").read_text())["step"]
+            writing = [e for e in os.listdir(run_dir) if e.startswith(".tmp-") and e.endswith("model.keras")]
+        except (OSError, ValueError, KeyError):
+            step, writing = 0, []
+        if step >= 4 and writing:
+            victim.send_signal(signal.SIGKILL)
+            killed_at = step
+        else:
+            time.sleep(0.002)
+    assert victim.wait() == -signal.SIGKILL
+
+    # The latest checkpoint is complete and its position is mid-run.
+    leftovers = [e for e in os.listdir(run_dir) if e.startswith(".tmp-")]
+    assert leftovers, "the kill was meant to land during a write"
+    position = read_checkpoint_state(run_dir / "model.keras")
+    assert position["step"] >= killed_at and position["step"] < 24 and position["step"] % 2 == 0
+    assert position["steps_per_epoch"] == 8
+    assert position["epoch"] * 8 + position["batch"] == position["step"]
+
+    resumed = subprocess.run(train_command(run_dir, resume=True), cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert reference.wait(timeout=300) == 0, reference.stderr.read()[-2000:]
+
+    assert not [e for e in os.listdir(run_dir) if e.startswith(".tmp-")]  # the stale temp was cleared
+    assert read_checkpoint_state(run_dir / "model.keras")["step"] == 24
+    expected, got = all_state(ref_dir / "model.keras"), all_state(run_dir / "model.keras")
+    assert sorted(expected) == sorted(got)
+    assert any("g_optimizer" in k for k in got) and any("d_optimizer" in k for k in got)
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+    # One row per epoch; epochs after the resumed one log the same losses. (The
+    # resumed epoch's means cover only the steps trained after the restart.)
+    ref_rows, rows = history_rows(ref_dir / "history.csv"), history_rows(run_dir / "history.csv")
+    assert [r["epoch"] for r in rows] == ["0", "1", "2"]
+    assert rows[position["epoch"] + 1:] == ref_rows[position["epoch"] + 1:]
+    assert sorted(os.listdir(run_dir / "samples")) == ["epoch_001.png", "epoch_002.png", "epoch_003.png"]
+
+
+# ------------------------------------------------------------------ in-process runs
+@pytest.fixture(scope="module")
+def images(fmnist_train):
+    return fmnist_train[0][:256]
+
+
+class PoisonAt(keras.callbacks.Callback):
+    """Set ``variables()`` to NaN after global step ``step``: a divergence at a known step."""
+
+    def __init__(self, step, variables):
+        super().__init__()
+        self.step, self.variables = step, variables
+        self.seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.step:
+            for v in self.variables(self.model):
+                v.assign(np.full(v.shape, np.nan, v.dtype))
+
+
+def test_a_nan_loss_stops_at_its_step_and_keeps_the_last_finite_checkpoint(images, tmp_path):
+    out = tmp_path / "run"
+    poison = PoisonAt(5, lambda gan: gan.generator.trainable_variables[:1])
+    with pytest.raises(DivergenceError) as info:
+        trainer.train("dcgan", dataset=images, epochs=2, steps_per_epoch=8, batch_size=16, config=TINY,
+                      out=out, checkpoint_every=2, callbacks=[poison], verbose=0)
+    message = str(info.value)
+    assert "training diverged at epoch 1, batch 6: d_loss is nan" in message
+    assert "keeps the last finite checkpoint" in message
+    assert read_checkpoint_state(out / "model.keras")["step"] == 4
+    assert json.loads((out / "state.json").read_text())["step"] == 4
+    state = all_state(out / "model.keras")
+    assert all(np.isfinite(v).all() for v in state.values() if np.issubdtype(v.dtype, np.floating))
+
+
+def test_nan_weights_behind_finite_losses_are_never_saved(images, tmp_path):
+    # Poisoned Adam moments: the losses of step 6 are still finite (computed
+    # before the update) but the update makes the generator NaN.
+    out = tmp_path / "run"
+    poison = PoisonAt(5, lambda gan: [v for v in gan.g_optimizer.variables if "momentum" in v.path])
+    with pytest.raises(DivergenceError, match="refusing to save a checkpoint at epoch 1, step 6: .*variables hold NaN"):
+        trainer.train("dcgan", dataset=images, epochs=2, steps_per_epoch=8, batch_size=16, config=TINY,
+                      out=out, checkpoint_every=2, callbacks=[poison], verbose=0)
+    assert read_checkpoint_state(out / "model.keras")["step"] == 4
+
+
+@pytest.fixture(scope="module")
+def finished_run(images, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "done"
+    trainer.train("dcgan", dataset=images, epochs=1, steps_per_epoch=2, batch_size=16, config=TINY,
+                  out=out, verbose=0)
+    return out
+
+
+def snapshot(folder):
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder)) if (folder / name).is_file()}
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({}, FileExistsError, "already holds a run: resume it \\(--resume\\) or replace it \\(--overwrite\\)"),
+        ({"resume": True, "epochs": 3, "batch_size": 32}, ValueError,
+         "was trained with batch_size=16 \\(--batch-size\\), got 32"),
+        ({"resume": True, "epochs": 1}, ValueError, "already finished epoch 1 of 1: pass a larger --epochs"),
+        ({"resume": True, "epochs": 3, "config": {"width": 4}}, ValueError,
+         "takes its model config from its checkpoint"),
+        ({"resume": True, "overwrite": True}, ValueError, "either resume or overwrite"),
+    ],
+)
+def test_a_bad_restart_of_an_existing_run_changes_nothing(finished_run, kwargs, error, message):
+    before = snapshot(finished_run)
+    kwargs = {"family": "dcgan", "dataset": None, "epochs": 2, "out": finished_run, "verbose": 0, **kwargs}
+    if not kwargs.get("resume"):
+        kwargs["config"] = TINY
+    with pytest.raises(error, match=message):
+        trainer.train(**kwargs)
+    assert snapshot(finished_run) == before
+
+
+def test_resuming_with_another_family_names_both(finished_run):
+    before = snapshot(finished_run)
+    with pytest.raises(ValueError, match="holds a dcgan model, not wgan_gp"):
+        trainer.train("wgan_gp", epochs=2, out=finished_run, resume=True, verbose=0)
+    assert snapshot(finished_run) == before
+
+
+@pytest.mark.parametrize(
+    "family, dataset, kwargs, error, message",
+    [
+        ("dcgan", "images", {"config": {"width": 8, "latnt_dim": 16}}, ValueError,
+         "unknown DCGAN config key 'latnt_dim' \\(did you mean 'latent_dim'\\?\\): known keys are .*width"),
+        ("dcgan", "images", {"config": {"width": 8, "image_shape": [32, 32, 1]}}, ValueError,
+         "images have shape \\(28, 28, 1\\) but this dcgan model takes \\(32, 32, 1\\): pass --config image_shape=\\[28, 28, 1\\]"),
+        ("dcgan", "floats_255", {"config": TINY}, ValueError, "float images must lie in \\[-1, 1\\]"),
+        ("cgan", "images", {"config": TINY}, ValueError, "has no labels but labels for a conditional GAN"),
+        ("cgan", "labels_11", {"config": {**TINY, "num_classes": 10}}, ValueError,
+         "labels must lie in \\[0, 10\\), got 11: this model has 10 classes"),
+        ("dcgan", "images", {"config": TINY, "out": "/proc/keras-gans-test/run"}, PermissionError,
+         "cannot create /proc/keras-gans-test/run"),
+        ("dcgan", "images", {"resume": True}, FileNotFoundError, "nothing to resume"),
+        ("dcgan", "images", {"config": TINY, "batch_size": 0}, ValueError, "batch_size must be a positive int"),
+        ("dcgan", "images", {"config": TINY, "batch_size": 1000}, ValueError, "fewer than one batch of 1000"),
+        ("dcgan", "images", {"config": TINY, "seed": -1}, ValueError, "seed must be an int in \\[0, 2\\*\\*32\\)"),
+        ("dcgan", "images", {"config": TINY, "learning_rate": float("nan")}, ValueError, "finite number > 0"),
+        ("pixelgan", "images", {}, ValueError, "unknown GAN family 'pixelgan'"),
+    ],
+)
+def test_bad_input_fails_with_one_error_before_the_run_folder_exists(images, tmp_path, family, dataset, kwargs,
+                                                                      error, message):
+    data = {
+        "images": images,
+        "floats_255": images.astype("float32"),
+        "labels_11": (images, np.full(len(images), 11, "int32")),
+    }[dataset]
+    kwargs = {"out": tmp_path / "run", **kwargs}
+    with pytest.raises(error, match=message):
+        trainer.train(family, dataset=data, epochs=1, steps_per_epoch=2, verbose=0, **kwargs)
+    assert not os.path.exists(kwargs["out"])
+
+
+# ------------------------------------------------------------------ data order
+@settings(max_examples=12, deadline=None)
+@given(
+    n=st.integers(8, 40), batch_size=st.integers(1, 8), start=st.integers(0, 30),
+    seed=st.integers(0, 2**32 - 1), labelled=st.booleans(),
+)
+def test_a_stream_started_at_step_s_yields_what_a_stream_from_0_yields_from_s(n, batch_size, start, seed, labelled):
+    images = np.arange(n, dtype="float32").reshape(n, 1, 1, 1) / n
+    arrays = (images, np.arange(n, dtype="int32")) if labelled else images
+    full, per_pass = trainer.batch_stream(arrays, batch_size, seed=seed)
+    assert per_pass == n // batch_size
+    late, _ = trainer.batch_stream(arrays, batch_size, seed=seed, start_step=start)
+    take = 3
+    expected = [b for b in full.skip(start).take(take).as_numpy_iterator()]
+    got = [b for b in late.take(take).as_numpy_iterator()]
+    for a, b in zip(expected, got):
+        np.testing.assert_array_equal(a[0] if labelled else a, b[0] if labelled else b)
+    if labelled:  # labels stay with their images
+        for b in got:
+            np.testing.assert_array_equal(np.round(b[0].ravel() * n).astype("int32"), b[1])
+    # Each pass visits distinct examples (a permutation, remainder dropped).
+    first_pass = np.concatenate([(b[0] if labelled else b).ravel() for b in full.take(per_pass).as_numpy_iterator()])
+    assert len(np.unique(first_pass)) == per_pass * batch_size
