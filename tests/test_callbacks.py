@@ -1,0 +1,143 @@
+"""Reliability callbacks for model.fit users: GANBackupAndRestore (kill -9 and resume), StopOnNaN."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import keras_gans as kg
+from keras_gans.callbacks import DivergenceError, GANBackupAndRestore, StopOnNaN
+from tests.test_trainer import REPO, PoisonAt
+
+# A user's script: plain model.fit with the documented backup callback.
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    tf.config.experimental.enable_op_determinism()
+    import keras_gans as kg
+
+    backup_dir, out = sys.argv[1], sys.argv[2]
+    images = kg.data.load_numpy("fashion_mnist", split="test")[0][:512]
+    gan = kg.models.DCGAN(latent_dim=16, width=8, seed=0)
+    gan.compile()
+    backup = kg.callbacks.GANBackupAndRestore(backup_dir, save_freq=2)
+    ds, _ = kg.trainer.batch_stream(images, 16, seed=0, start_step=backup.initial_epoch * 8)
+    gan.fit(ds, epochs=3, steps_per_epoch=8, callbacks=[backup], verbose=0, shuffle=False)
+    values = {v.path: v.numpy() for v in gan.variables}
+    for name, opt in gan.optimizers().items():
+        values.update({name + "/" + v.path: v.numpy() for v in opt.variables})
+    values["seed_state"] = gan.seed_generator.state.numpy()
+    np.savez(out, **{k.replace("/", "|"): v for k, v in values.items()})
+    """
+)
+
+
+def test_fit_with_the_backup_callback_survives_kill_9_and_ends_with_the_uninterrupted_weights(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+    def command(name):
+        return [sys.executable, str(script), str(tmp_path / f"backup_{name}"), str(tmp_path / f"{name}.npz")]
+
+    reference = subprocess.Popen(command("reference"), cwd=REPO, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    victim = subprocess.Popen(command("run"), cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    backup_dir = tmp_path / "backup_run"
+    deadline = time.monotonic() + 240
+    while True:
+        assert victim.poll() is None, "the run finished before it could be killed"
+        assert time.monotonic() < deadline, "no backup write was seen"
+        try:
+            step = json.loads((backup_dir / "state.json").read_text())["step"]
+            writing = [e for e in os.listdir(backup_dir) if e.startswith(".tmp-")]
+        except (OSError, ValueError, KeyError):
+            step, writing = 0, []
+        if step >= 4 and writing:
+            victim.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.002)
+    assert victim.wait() == -signal.SIGKILL
+
+    state = GANBackupAndRestore(str(backup_dir)).read_state()  # a complete, consistent backup
+    assert 4 <= state["step"] < 24 and state["epoch"] * 8 + state["batch"] == state["step"]
+    assert sorted(e for e in os.listdir(backup_dir) if not e.startswith(".tmp-")) == [state["weights"], "state.json"]
+
+    resumed = subprocess.run(command("run"), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert reference.wait(timeout=300) == 0, reference.stderr.read()[-2000:]
+    assert not backup_dir.exists()  # a completed fit deletes its backup
+    with np.load(tmp_path / "reference.npz") as f:
+        expected = dict(f)
+    with np.load(tmp_path / "run.npz") as f:
+        got = dict(f)
+    assert sorted(got) == sorted(expected)
+    assert any(k.startswith("g_optimizer|") for k in got) and any(k.startswith("d_optimizer|") for k in got)
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+
+
+@pytest.fixture
+def gan():
+    gan = kg.models.DCGAN(latent_dim=16, image_shape=(28, 28, 1), width=8, seed=0)
+    gan.compile()
+    return gan
+
+
+@pytest.fixture(scope="module")
+def stream(fmnist_train):
+    return kg.trainer.batch_stream(fmnist_train[0][:256], 16, seed=0)[0]
+
+
+def test_stop_on_nan_names_the_epoch_batch_and_loss_in_plain_fit(gan, stream):
+    poison = PoisonAt(3, lambda m: m.generator.trainable_variables[:1])
+    with pytest.raises(DivergenceError, match="training diverged at epoch 2, batch 2: d_loss is nan"):
+        gan.fit(stream, epochs=3, steps_per_epoch=2, callbacks=[poison, StopOnNaN()], verbose=0)
+    assert int(gan.g_optimizer.iterations.numpy()) == 4  # it stopped at the first bad step
+
+
+def test_the_backup_refuses_nan_and_the_last_good_backup_restores(gan, stream, tmp_path):
+    backup_dir = tmp_path / "backup"
+    poison = PoisonAt(5, lambda m: m.generator.trainable_variables[:1])
+    backup = GANBackupAndRestore(str(backup_dir), save_freq=2)
+    with pytest.raises(DivergenceError, match="refusing to save a checkpoint at epoch 2, step 6: d_loss is nan"):
+        gan.fit(stream, epochs=3, steps_per_epoch=4, callbacks=[poison, backup], verbose=0)
+    assert backup.read_state()["step"] == 4
+    # A fresh model restored from that backup holds finite weights and step 4's optimizer state.
+    fresh = kg.models.DCGAN(latent_dim=16, image_shape=(28, 28, 1), width=8, seed=0)
+    fresh.compile()
+    restore = GANBackupAndRestore(str(backup_dir), save_freq=2)
+    assert restore.initial_epoch == 1
+    fresh.fit(stream, epochs=2, steps_per_epoch=4, callbacks=[restore], verbose=0)
+    assert int(fresh.g_optimizer.iterations.numpy()) == 8 and int(fresh.d_optimizer.iterations.numpy()) == 8
+    assert all(np.isfinite(v.numpy()).all() for v in fresh.variables if "float" in v.dtype)
+
+
+def test_a_backup_taken_mid_epoch_refuses_another_epoch_length_and_a_damaged_record(gan, stream, tmp_path):
+    backup_dir = tmp_path / "backup"
+    poison = PoisonAt(3, lambda m: m.generator.trainable_variables[:1])
+    with pytest.raises(DivergenceError):
+        gan.fit(stream, epochs=1, steps_per_epoch=4,
+                callbacks=[poison, GANBackupAndRestore(str(backup_dir), save_freq=2)], verbose=0)
+    fresh = kg.models.DCGAN(latent_dim=16, image_shape=(28, 28, 1), width=8, seed=0)
+    fresh.compile()
+    with pytest.raises(ValueError, match="taken 2 steps into an epoch of 4 steps, but this fit has epochs of 5 steps"):
+        fresh.fit(stream, epochs=1, steps_per_epoch=5, callbacks=[GANBackupAndRestore(str(backup_dir))], verbose=0)
+    (backup_dir / "state.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not a backup record .*delete .* to start over"):
+        GANBackupAndRestore(str(backup_dir)).initial_epoch
+    with pytest.raises(ValueError, match="save_freq must be 'epoch' or a positive int"):
+        GANBackupAndRestore(str(backup_dir), save_freq=0)
