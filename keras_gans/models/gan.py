@@ -479,13 +479,23 @@ class GAN(keras.Model):
         # created here, under the model's strategy, they are mirrored.
         with self.distribute_strategy.scope():
             self.build_optimizers()
-        before = int(self.g_optimizer.iterations.numpy())
+        before = self._progress()
         history = super().fit(x, *args, **kwargs)
         # history.epoch lists the epochs that ran: none when the run was
         # already complete (e.g. restored by a backup callback at its end).
-        if history.epoch and int(self.g_optimizer.iterations.numpy()) == before:
+        if history.epoch and self._progress() == before:
             raise ValueError("the dataset is empty: fit ran no training step (check the data source).")
         return history
+
+    def _progress(self):
+        # Optimizer steps, plus the loss scales: a mixed_float16 step whose
+        # gradients overflow is skipped (iterations stay) but halves the scale.
+        state = []
+        for opt in self.optimizers().values():
+            state.append(int(opt.iterations.numpy()))
+            if isinstance(opt, keras.optimizers.LossScaleOptimizer):
+                state.append(float(opt.dynamic_scale.numpy()))
+        return state
 
     def make_train_function(self, force=False):
         if self.train_function is not None and not force:

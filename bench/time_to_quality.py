@@ -1,0 +1,52 @@
+"""Wall-clock time for DCGAN to reach a Frechet classifier distance, ours vs reference.
+
+Both train the same networks (latent 64, width 32, batch 64, the zoo recipe's)
+in alternating chunks of ``chunk`` steps, A B A B, so load hits both alike.
+After each chunk FCD is measured with ``kg.metrics.evaluate`` (the shipped
+classifier extractor, ``n`` samples against the test split); evaluation time
+is not counted. A loop stops when its FCD reaches ``target`` or its training
+time passes ``budget`` seconds. Called by ``train_throughput.py --quality``.
+"""
+
+import time
+
+
+def time_to_fcd(images, target=40.0, budget=600.0, chunk=200, n=2000):
+    """Return a Markdown table: training seconds and steps to reach ``target`` FCD."""
+    import keras
+
+    import keras_gans as kg
+    from bench.references.dcgan import ReferenceDCGAN
+    from bench.train_throughput import LATENT, WIDTH, pipeline, table
+
+    ours = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=0)
+    ours.compile()
+    g = kg.networks.dcgan_generator(LATENT, (28, 28, 1), width=WIDTH)
+    d = kg.networks.dcgan_discriminator((28, 28, 1), width=WIDTH)
+    ref = ReferenceDCGAN(d, g, LATENT, seed=0)
+    adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
+    ref.compile(adam(), adam(), keras.losses.BinaryCrossentropy(from_logits=True))
+    runs = {
+        "ours": {"fit": ours, "score": ours},
+        "reference": {"fit": ref, "score": kg.models.DCGAN(generator=g, discriminator=d, seed=0)},
+    }
+    for run in runs.values():
+        run.update(ds=pipeline("images", 64, images, None), seconds=0.0, steps=0, fcd=None, done=False)
+    while not all(r["done"] for r in runs.values()):
+        for name, run in runs.items():
+            if run["done"]:
+                continue
+            start = time.perf_counter()
+            run["fit"].fit(run["ds"], epochs=1, steps_per_epoch=chunk, verbose=0)
+            run["seconds"] += time.perf_counter() - start
+            run["steps"] += chunk
+            run["fcd"] = kg.metrics.evaluate(run["score"], n=n)["frechet_distance"]
+            print(f"  {name}: {run['steps']} steps, {run['seconds']:.0f} s, FCD {run['fcd']:.1f}", flush=True)
+            run["done"] = run["fcd"] <= target or run["seconds"] >= budget
+    rows = [
+        (name, run["steps"], f"{run['seconds']:.0f}" if run["fcd"] <= target else f">{run['seconds']:.0f}",
+         f"{run['fcd']:.1f}")
+        for name, run in runs.items()
+    ]
+    return (f"DCGAN time to FCD <= {target} (n={n}, chunks of {chunk} steps of batch 64, budget {budget:.0f} s)\n"
+            + table(["loop", "steps", "train seconds", "last FCD"], rows))

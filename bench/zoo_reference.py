@@ -1,0 +1,122 @@
+"""Train a keras.io-style reference for a wall-clock budget and score it like the zoo.
+
+The reference loop (``bench/references/``) trains the same networks as the
+zoo recipe ``zoo/<family>.fashion_mnist.toml`` (its latent_dim, width and
+batch size) on the Fashion-MNIST train split for ``--seconds`` of wall-clock
+time, then ``kg.metrics.evaluate`` scores it with the zoo cards' protocol
+(``n`` samples against the test split, the shipped classifier as extractor)
+and prints FCD, KID, precision and recall. Compare with the ``metrics`` and
+``training_time`` of ``keras_gans/zoo/cards/<family>.fashion_mnist.json``.
+
+    python bench/zoo_reference.py dcgan --seconds 3600          # the comparison run
+    python bench/zoo_reference.py dcgan --seconds 30 --n 1000   # a quick try
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def recipe(family):
+    """The zoo recipe of ``family``.fashion_mnist as a dict."""
+    import tomllib
+
+    path = os.path.join(ROOT, "zoo", f"{family}.fashion_mnist.toml")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no zoo recipe {path}: pick dcgan, cgan or wgan_gp.")
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def build_reference(family, model_cfg, seed=0):
+    """``(reference model, keras-gans model sharing its networks, fit batch size factor)``."""
+    import keras
+
+    import keras_gans as kg
+    from bench.references.cgan import ReferenceConditionalGAN
+    from bench.references.dcgan import ReferenceDCGAN
+    from bench.references.wgan_gp import ReferenceWGANGP
+
+    latent, width = model_cfg["latent_dim"], model_cfg["width"]
+    adam = lambda r=2e-4, b1=0.5, b2=0.999: keras.optimizers.Adam(r, beta_1=b1, beta_2=b2)  # noqa: E731
+    if family == "dcgan":
+        g = kg.networks.dcgan_generator(latent, (28, 28, 1), width=width)
+        d = kg.networks.dcgan_discriminator((28, 28, 1), width=width)
+        ref = ReferenceDCGAN(d, g, latent, seed=seed)
+        ref.compile(adam(), adam(), keras.losses.BinaryCrossentropy(from_logits=True))
+        wrapper = kg.models.DCGAN(generator=g, discriminator=d, seed=seed)
+    elif family == "cgan":
+        g = kg.networks.cgan_generator(latent, (28, 28, 1), width=width)
+        d = kg.networks.cgan_discriminator((28, 28, 1), width=width)
+        ref = ReferenceConditionalGAN(d, g, latent, seed=seed)
+        ref.compile(adam(), adam(), keras.losses.BinaryCrossentropy(from_logits=True))
+        wrapper = kg.models.ConditionalGAN(generator=g, discriminator=d, seed=seed)
+    elif family == "wgan_gp":
+        steps = model_cfg.get("critic_steps", 5)
+        g = kg.networks.dcgan_generator(latent, (28, 28, 1), width=width)
+        d = kg.networks.dcgan_discriminator((28, 28, 1), width=width, normalization=None, name="critic")
+        ref = ReferenceWGANGP(d, g, latent, discriminator_extra_steps=steps,
+                              gp_weight=model_cfg.get("gp_weight", 10.0))
+        ref.compile(adam(1e-4, 0.0, 0.9), adam(1e-4, 0.0, 0.9))
+        wrapper = kg.models.WGANGP(generator=g, discriminator=d, critic_steps=steps, seed=seed)
+    else:
+        raise ValueError(f"family must be dcgan, cgan or wgan_gp, got {family!r}.")
+    return ref, wrapper
+
+
+def train_for(ref, family, batch_size, seconds, images, labels, chunk=50):
+    """Fit ``ref`` in chunks of ``chunk`` steps until ``seconds`` of wall time; returns (steps, seconds)."""
+    import tensorflow as tf
+
+    x = images.astype("float32") / 127.5 - 1.0
+    ds = tf.data.Dataset.from_tensor_slices((x, labels.astype("int32")) if family == "cgan" else x)
+    ds = ds.shuffle(60000, seed=0).repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        ref.fit(ds, epochs=1, steps_per_epoch=chunk, verbose=0)
+        steps += chunk
+    return steps, time.perf_counter() - start
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("family", choices=("dcgan", "cgan", "wgan_gp"))
+    p.add_argument("--seconds", type=float, required=True, help="wall-clock training budget")
+    p.add_argument("--n", type=int, default=None, help="samples to score (default: the recipe's, 10000)")
+    p.add_argument("--out", default=None, help="also write the report as JSON here")
+    args = p.parse_args(argv)
+    if args.seconds <= 0:
+        p.error("--seconds must be > 0")
+
+    import keras_gans as kg
+
+    cfg = recipe(args.family)
+    ref, wrapper = build_reference(args.family, cfg["model"], seed=cfg["train"].get("seed", 0))
+    batch = cfg["data"]["batch_size"]
+    if args.family == "wgan_gp":
+        # The recipe's fit batch feeds critic_steps chunks; keras.io's loop
+        # reuses one batch of that chunk size for every critic step.
+        batch //= cfg["model"].get("critic_steps", 5)
+    images, labels = kg.data.load_numpy("fashion_mnist", split="train")
+    steps, took = train_for(ref, args.family, batch, args.seconds, images, labels)
+    ev = cfg.get("evaluate", {})
+    n = args.n or ev.get("n", 10000)
+    report = kg.metrics.evaluate(wrapper, n=n, split=ev.get("split", "test"))
+    report["reference"] = {"family": args.family, "steps": steps, "batch_size": batch,
+                           "train_seconds": round(took, 1), "recipe": f"zoo/{args.family}.fashion_mnist.toml"}
+    print(f"{args.family} keras.io-style reference: {steps} steps of batch {batch} in {took:.0f} s")
+    print(kg.metrics.format_report(report))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(report, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()
