@@ -1,0 +1,144 @@
+"""`keras-gans train` argument validation: exit 2 with one line and nothing written; divergence exits 1."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import keras_gans as kg
+from keras_gans.cli import build_parser, main
+
+TINY = ["--config", "width=8", "--config", "latent_dim=16"]
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def run(capsys, argv):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def assert_one_line_usage_error(code, err, *needles):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-gans"), err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def not_a_positive_int(text):
+    try:
+        return int(text) < 1
+    except ValueError:
+        return True
+
+
+@SETTINGS
+@given(
+    flag=st.sampled_from(["--epochs", "--batch-size", "--steps-per-epoch", "--checkpoint-every"]),
+    value=st.one_of(
+        st.integers(max_value=0).map(str),
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.text(alphabet="abc1.-e +_", min_size=0, max_size=6),
+    ),
+)
+def test_a_non_positive_or_non_integer_count_exits_2_naming_the_flag(capsys, tmp_path, flag, value):
+    assume(not_a_positive_int(value))
+    out = tmp_path / "run"
+    code, err = run(capsys, ["train", "dcgan", "--out", str(out), f"{flag}={value}"])
+    assert_one_line_usage_error(code, err, f"argument {flag}", "expected a positive integer")
+    assert not out.exists()
+
+
+@SETTINGS
+@given(value=st.one_of(
+    st.floats(max_value=0).map(repr), st.sampled_from(["nan", "inf", "-inf", "1e999", "", "fast"]),
+))
+def test_a_bad_learning_rate_exits_2(capsys, tmp_path, value):
+    out = tmp_path / "run"
+    code, err = run(capsys, ["train", "dcgan", "--out", str(out), f"--learning-rate={value}"])
+    assert_one_line_usage_error(code, err, "argument --learning-rate")
+    assert not out.exists()
+
+
+@SETTINGS
+@given(
+    epochs=st.integers(1, 10**6), batch=st.integers(1, 4096), lr=st.floats(1e-8, 10.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_valid_values_parse_to_themselves(epochs, batch, lr, seed):
+    args = build_parser().parse_args([
+        "train", "cgan", "--out", "x", "--epochs", str(epochs), "--batch-size", str(batch),
+        "--learning-rate", repr(lr), "--seed", str(seed), "--checkpoint-every", str(batch),
+    ])
+    assert (args.epochs, args.batch_size, args.learning_rate, args.seed, args.checkpoint_every) == (
+        epochs, batch, lr, seed, batch)
+    assert args.resume is False and args.overwrite is False and args.deterministic is False
+
+
+@SETTINGS
+@given(key=st.from_regex(r"\A[a-z][a-z_]{0,11}\Z"), value=st.integers(-5, 5))
+def test_an_unknown_config_key_exits_2_naming_it_and_the_known_keys(capsys, tmp_path, key, value):
+    assume(key not in kg.models.DCGAN.config_keys())
+    out = tmp_path / "run"
+    code, err = run(capsys, ["train", "dcgan", "--out", str(out), "--config", f"{key}={value}"])
+    assert_one_line_usage_error(code, err, f"unknown DCGAN config key '{key}'", "known keys are",
+                                "latent_dim", "width")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        (["noequals"], "--config expects KEY=VALUE with a name as KEY, got 'noequals'"),
+        (["=3"], "--config expects KEY=VALUE"),
+        (["1x=3"], "--config expects KEY=VALUE"),
+        (["width=8", "width=16"], "--config sets 'width' twice"),
+        (["width=\"wide\""], "invalid dcgan config"),
+    ],
+)
+def test_malformed_config_exits_2(capsys, tmp_path, config, message):
+    argv = ["train", "dcgan", "--out", str(tmp_path / "run")]
+    for pair in config:
+        argv += ["--config", pair]
+    code, err = run(capsys, argv)
+    assert_one_line_usage_error(code, err, message)
+    assert not (tmp_path / "run").exists()
+
+
+def test_run_folder_problems_exit_2_and_touch_nothing(capsys, tmp_path):
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "model.keras").write_bytes(b"mine")
+    code, err = run(capsys, ["train", "dcgan", "--out", str(taken)] + TINY)
+    assert_one_line_usage_error(code, err, "already holds a run: resume it (--resume) or replace it (--overwrite)")
+    assert os.listdir(taken) == ["model.keras"] and (taken / "model.keras").read_bytes() == b"mine"
+    code, err = run(capsys, ["train", "dcgan", "--out", str(tmp_path / "empty"), "--resume"])
+    assert_one_line_usage_error(code, err, "nothing to resume")
+    (tmp_path / "file").write_text("x")
+    code, err = run(capsys, ["train", "dcgan", "--out", str(tmp_path / "file")] + TINY)
+    assert_one_line_usage_error(code, err, "is a file: pass a folder")
+    code, err = run(capsys, ["train", "dcgan", "--out", str(tmp_path / "file" / "run")] + TINY)
+    assert_one_line_usage_error(code, err, "is a file, not a folder")
+    code, err = run(capsys, ["train", "dcgan", "--out", str(taken), "--resume", "--overwrite"])
+    assert_one_line_usage_error(code, err, "either resume or overwrite")
+    assert (tmp_path / "file").read_text() == "x" and not (tmp_path / "empty").exists()
+
+
+def test_a_diverging_run_exits_1_naming_the_step_and_loss(capsys, tmp_path, fmnist_test):
+    data = tmp_path / "data.npz"
+    np.savez(data, images=fmnist_test[0][:64])
+    out = tmp_path / "run"
+    code, err = run(capsys, ["train", "dcgan", "--dataset", str(data), "--epochs", "2", "--steps-per-epoch", "4",
+                             "--batch-size", "16", "--learning-rate", "1e30", "--checkpoint-every", "1",
+                             "--out", str(out), "--verbose", "0"] + TINY)
+    assert code == 1
+    line = err.strip().splitlines()[-1]
+    assert "keras-gans train: error: training diverged at epoch 1, batch" in line
+    assert " is nan" in line and "lower the learning rate" in line
+    assert not (out / "model.keras").exists() or all(
+        np.isfinite(v.numpy()).all() for v in kg.saving.load_gan_file(out / "model.keras").variables
+        if "float" in v.dtype
+    )
