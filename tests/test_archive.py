@@ -6,6 +6,7 @@ import stat
 import tarfile
 import zipfile
 
+import numpy as np
 import pytest
 
 from keras_gans.archive import safe_extract
@@ -145,3 +146,29 @@ def test_existing_destination_missing_and_non_archives_are_refused(tmp_path):
     with pytest.raises(ValueError, match="not a zip or tar archive"):
         safe_extract(tmp_path / "cut.zip", tmp_path / "d3")
     assert not any((tmp_path / d).exists() for d in ("d1", "d2", "d3"))
+
+
+def test_load_numpy_reads_an_image_folder_from_a_zip_or_tar_and_refuses_a_slip(tmp_path):
+    import tensorflow as tf
+
+    import keras_gans as kg
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (4, 8, 8, 1), dtype="uint8")
+    pngs = [tf.io.encode_png(p).numpy() for p in pixels]
+    # One top folder wrapping one subfolder per class, as archives usually are.
+    members = [(f"shoes/{cls}/{i}.png", pngs[i], None) for i, cls in enumerate(["boot", "boot", "sneaker", "sneaker"])]
+    for archive in (make_zip(tmp_path / "shoes.zip", members),
+                    make_tar(tmp_path / "shoes.tar.gz", [{"name": n, "data": d} for n, d, _ in members], "gz")):
+        images, labels = kg.data.load_numpy(archive)
+        np.testing.assert_array_equal(images, pixels)
+        assert labels.tolist() == [0, 0, 1, 1]
+    batch = next(iter(kg.data.load(tmp_path / "shoes.zip", batch_size=2, labels=True)))
+    assert batch[0].shape == (2, 8, 8, 1) and float(tf.reduce_max(tf.abs(batch[0]))) <= 1.0
+    slip = make_zip(tmp_path / "slip.zip", members + [("../../evil.png", pngs[0], None)])
+    with pytest.raises(ValueError, match="refusing to extract .*outside the folder"):
+        kg.data.load_numpy(slip)
+    assert not (tmp_path.parent / "evil.png").exists()
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="not a .npz or an archive"):
+        kg.data.load_numpy(tmp_path / "notes.txt")

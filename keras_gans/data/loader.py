@@ -20,6 +20,7 @@ FASHION_MNIST_CLASSES = (
 )
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
 def _offline():
@@ -147,12 +148,41 @@ def _folder_numpy(path, image_size=None, channels=None):
     return np.stack(images), (np.asarray(labels, "int32") if classes else None)
 
 
+def _archive_numpy(path, split, image_size):
+    """Read an image folder (or IDX files) packed in a zip or tar archive.
+
+    The archive goes through ``kg.archive.safe_extract`` (no absolute paths,
+    no ``..``, no links) into a temporary folder that is removed once the
+    images are in memory; nothing in it is executed.
+    """
+    import tempfile
+
+    from keras_gans.archive import safe_extract
+
+    with tempfile.TemporaryDirectory(prefix="keras-gans-archive-") as tmp:
+        folder = safe_extract(path, os.path.join(tmp, "data"))
+        # Archives usually wrap everything in one top folder: look inside it,
+        # unless it holds the images itself (then it is the folder to read).
+        while True:
+            entries = os.listdir(folder)
+            inner = os.path.join(folder, entries[0]) if len(entries) == 1 else None
+            if inner is None or not os.path.isdir(inner) or any(
+                f.lower().endswith(_IMAGE_SUFFIXES) for f in os.listdir(inner)
+            ):
+                break
+            folder = inner
+        if idx.has_idx(folder, split):
+            return check_images(*idx.load_idx_split(folder, split))
+        return check_images(*_folder_numpy(folder, image_size))
+
+
 def load_numpy(source, split="train", image_size=None):
     """Load a dataset into memory as uint8 images and int labels.
 
     Args:
         source: a dataset name (``"fashion_mnist"``, any TFDS image dataset),
-            a path (IDX folder, image folder, ``.npz``), an image array, or an
+            a path (IDX folder, image folder, ``.npz``, or a ``.zip``/``.tar``
+            of an image or IDX folder, extracted safely), an image array, or an
             ``(images, labels)`` tuple of arrays.
         split: ``"train"`` or ``"test"`` (TFDS names accept any split string).
         image_size: optional ``(height, width)`` to resize image folders to.
@@ -185,7 +215,12 @@ def load_numpy(source, split="train", image_size=None):
                 if "images" not in f:
                     raise ValueError(f"{source} has no 'images' array (it has {sorted(f.files)}).")
                 return check_images(f["images"], f["labels"] if "labels" in f else None)
-        raise ValueError(f"{source} is a file but not a .npz: pass a folder, a .npz or a dataset name.")
+        if source.lower().endswith(_ARCHIVE_SUFFIXES):
+            return _archive_numpy(source, split, image_size)
+        raise ValueError(
+            f"{source} is a file but not a .npz or an archive: pass a folder, a .npz, a .zip/.tar "
+            "of a folder or a dataset name."
+        )
     if os.sep in source or source.startswith("."):
         raise FileNotFoundError(f"data folder {source} does not exist: check the path.")
 
