@@ -49,8 +49,12 @@ def _adam(rate=2e-4, b1=0.5, b2=0.999):
     return keras.optimizers.Adam(rate, beta_1=b1, beta_2=b2)
 
 
-def make_pair(family, seed=0):
+def make_pair(family, seed=0, precision="float32"):
     """``(ours, reference, batch_size, images_per_step, data_kind)`` on the same networks."""
+    if precision != "float32":
+        ours = make_pair(family, seed)[0]
+        return type(ours).from_config({**ours.get_config(), "generator": None,
+                                       "discriminator": None, "precision": precision}), None, None, None, None
     if family == "dcgan":
         ours = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=seed)
         ref = ReferenceDCGAN(
@@ -115,7 +119,8 @@ def throughput(families, rounds, steps, images, labels, variants=()):
         models = {"ours": (ours, pipeline(kind, b_ours, images, labels))}
         models["reference"] = (ref, pipeline(kind, b_ref, images, labels))
         for name, kwargs in variants:
-            extra = make_pair(family)[0]
+            kwargs = dict(kwargs)
+            extra = make_pair(family, precision=kwargs.pop("precision", "float32"))[0]
             extra.compile(**kwargs)
             models[name] = (extra, pipeline(kind, b_ours, images, labels))
         for model, ds in models.values():  # warm-up: trace and build
@@ -172,7 +177,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3, help="timed fits per model, alternating")
     p.add_argument("--steps", type=int, default=20, help="train steps per timed fit")
     p.add_argument("--variants", action="store_true",
-                   help="also time ours with jit_compile=True, steps_per_execution=8 and mixed_bfloat16")
+                   help="also time ours with jit_compile=True, steps_per_execution=5 and mixed_bfloat16")
     p.add_argument("--quality", action="store_true", help="also time-to-FCD for DCGAN (long)")
     p.add_argument("--quality-seconds", type=float, default=600)
     p.add_argument("--quality-fcd", type=float, default=40.0)
@@ -183,7 +188,11 @@ def main(argv=None):
     print(f"device: {device} ({os.cpu_count()} CPU cores); tensorflow {tf.__version__}, keras {keras.__version__}")
     variants = []
     if args.variants:
-        variants = [("ours jit", {"jit_compile": True}), ("ours spe=8", {"steps_per_execution": 8})]
+        variants = [
+            ("ours jit_compile=True", {"jit_compile": True}),
+            ("ours steps_per_execution=5", {"steps_per_execution": 5}),
+            ("ours mixed_bfloat16", {"precision": "mixed_bfloat16"}),
+        ]
     rows = throughput(args.families.split(","), args.rounds, args.steps, images, labels, variants)
     print()
     print(table(["family", "loop", "images/s", "vs reference"],

@@ -22,7 +22,9 @@ def free_ports(n):
     return ports
 
 
-@pytest.mark.parametrize("family", ["dcgan", "wgan_gp"])
+@pytest.mark.parametrize(
+    "family", ["dcgan", pytest.param("wgan_gp", marks=pytest.mark.slow)]
+)
 def test_two_workers_end_with_identical_weights(family, tmp_path):
     workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
     procs = []
