@@ -105,7 +105,7 @@ def stream(fmnist_train):
 def test_stop_on_nan_names_the_epoch_batch_and_loss_in_plain_fit(gan, stream):
     poison = PoisonAt(3, lambda m: m.generator.trainable_variables[:1])
     with pytest.raises(DivergenceError, match="training diverged at epoch 2, batch 2: d_loss is nan"):
-        gan.fit(stream, epochs=3, steps_per_epoch=2, callbacks=[poison, StopOnNaN()], verbose=0)
+        gan.fit(stream, epochs=3, steps_per_epoch=2, callbacks=[poison, StopOnNaN()], verbose=0, shuffle=False)
     assert int(gan.g_optimizer.iterations.numpy()) == 4  # it stopped at the first bad step
 
 
@@ -114,14 +114,14 @@ def test_the_backup_refuses_nan_and_the_last_good_backup_restores(gan, stream, t
     poison = PoisonAt(5, lambda m: m.generator.trainable_variables[:1])
     backup = GANBackupAndRestore(str(backup_dir), save_freq=2)
     with pytest.raises(DivergenceError, match="refusing to save a checkpoint at epoch 2, step 6: d_loss is nan"):
-        gan.fit(stream, epochs=3, steps_per_epoch=4, callbacks=[poison, backup], verbose=0)
+        gan.fit(stream, epochs=3, steps_per_epoch=4, callbacks=[poison, backup], verbose=0, shuffle=False)
     assert backup.read_state()["step"] == 4
     # A fresh model restored from that backup holds finite weights and step 4's optimizer state.
     fresh = kg.models.DCGAN(latent_dim=16, image_shape=(28, 28, 1), width=8, seed=0)
     fresh.compile()
     restore = GANBackupAndRestore(str(backup_dir), save_freq=2)
     assert restore.initial_epoch == 1
-    fresh.fit(stream, epochs=2, steps_per_epoch=4, callbacks=[restore], verbose=0)
+    fresh.fit(stream, epochs=2, steps_per_epoch=4, callbacks=[restore], verbose=0, shuffle=False)
     assert int(fresh.g_optimizer.iterations.numpy()) == 8 and int(fresh.d_optimizer.iterations.numpy()) == 8
     assert all(np.isfinite(v.numpy()).all() for v in fresh.variables if "float" in v.dtype)
 
@@ -131,11 +131,11 @@ def test_a_backup_taken_mid_epoch_refuses_another_epoch_length_and_a_damaged_rec
     poison = PoisonAt(3, lambda m: m.generator.trainable_variables[:1])
     with pytest.raises(DivergenceError):
         gan.fit(stream, epochs=1, steps_per_epoch=4,
-                callbacks=[poison, GANBackupAndRestore(str(backup_dir), save_freq=2)], verbose=0)
+                callbacks=[poison, GANBackupAndRestore(str(backup_dir), save_freq=2)], verbose=0, shuffle=False)
     fresh = kg.models.DCGAN(latent_dim=16, image_shape=(28, 28, 1), width=8, seed=0)
     fresh.compile()
     with pytest.raises(ValueError, match="taken 2 steps into an epoch of 4 steps, but this fit has epochs of 5 steps"):
-        fresh.fit(stream, epochs=1, steps_per_epoch=5, callbacks=[GANBackupAndRestore(str(backup_dir))], verbose=0)
+        fresh.fit(stream, epochs=1, steps_per_epoch=5, callbacks=[GANBackupAndRestore(str(backup_dir))], verbose=0, shuffle=False)
     (backup_dir / "state.json").write_text("{not json")
     with pytest.raises(ValueError, match="is not a backup record .*delete .* to start over"):
         GANBackupAndRestore(str(backup_dir)).initial_epoch
