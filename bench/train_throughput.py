@@ -155,7 +155,10 @@ def matmul_peak(n=2048, reps=10):
     """Measured float32 matmul FLOP/s of this machine (best of ``reps`` ``n x n`` products)."""
     a = tf.random.normal([n, n])
     b = tf.random.normal([n, n])
-    mm = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    @tf.function(autograph=False)
+    def mm():
+        return tf.reduce_sum(tf.matmul(a, b))
+
     mm()
     best = float("inf")
     for _ in range(reps):
