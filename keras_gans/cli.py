@@ -218,10 +218,12 @@ def _add_evaluate(sub):
     p.add_argument("--dataset", default="fashion_mnist",
                    help="real images: TFDS name, IDX/image folder or .npz (default: fashion_mnist)")
     p.add_argument("--n", type=_positive_int, default=10000,
-                   help="samples and real images (default: 10000; fewer when the split is smaller)")
+                   help="samples and real images (default: 10000; fewer when the split is smaller); CycleGAN: images per domain")
     p.add_argument("--split", default="test", help="split of the real images (default: test)")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples and the real subset")
     p.add_argument("--batch-size", type=_positive_int, default=500, help="images per forward pass")
+    p.add_argument("--classes", default=None, metavar="A,B",
+                   help="CycleGAN: the class ids of domains A and B in --dataset (a zoo entry's by default)")
     p.add_argument("--json", default=None, metavar="OUT.json", help="also write the report as JSON")
     p.add_argument("--verbose", type=int, choices=(0, 1), default=1, help="1 shows a progress bar")
     p.set_defaults(run=_cmd_evaluate)
@@ -239,14 +241,31 @@ def _cmd_evaluate(args):
         os.path.dirname(os.path.abspath(args.json))
     ):
         raise UsageError(f"the folder of --json {args.json} does not exist")
+    classes = _parse_ints(args.classes, "--classes") if args.classes is not None else None
+    if classes is not None and len(classes) != 2:
+        raise UsageError(f"--classes takes two class ids A,B, got {args.classes}")
     gan = load_any(args.model)
-    report = metrics.evaluate(
-        gan, dataset=args.dataset, n=args.n, split=args.split, seed=args.seed,
-        batch_size=args.batch_size, verbose=args.verbose,
-    )
+    if gan.data_kind == "unpaired":
+        if classes is None and not os.path.exists(args.model):
+            from keras_gans import zoo
+
+            classes = zoo.card(args.model).get("protocol", {}).get("classes")
+        report = metrics.evaluate_translation(
+            gan, dataset=args.dataset, classes=classes, split=args.split,
+            n=args.n, batch_size=args.batch_size,
+        )
+        text = metrics.format_translation_report(report)
+    else:
+        if classes is not None:
+            raise UsageError(f"--classes names CycleGAN domains; {args.model} is a {gan.family}")
+        report = metrics.evaluate(
+            gan, dataset=args.dataset, n=args.n, split=args.split, seed=args.seed,
+            batch_size=args.batch_size, verbose=args.verbose,
+        )
+        text = metrics.format_report(report)
     report["protocol"]["model"] = args.model
     print(f"{args.model} ({gan.family}) against {args.dataset} [{args.split}]")
-    print(metrics.format_report(report))
+    print(text)
     if args.json is not None:
         folder = os.path.dirname(os.path.abspath(args.json))
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)

@@ -2,8 +2,8 @@
 
 Metrics take activations ``[n, d]`` (numpy arrays) and return python floats;
 extractors turn images in [-1, 1] into activations. ``evaluate`` runs the
-whole protocol on a GAN, ``FrechetCallback`` logs the Frechet distance during
-``fit``.
+whole protocol on a GAN (``evaluate_translation`` on a CycleGAN),
+``FrechetCallback`` logs the Frechet distance during ``fit``.
 
 Example:
     >>> import keras_gans as kg
@@ -30,6 +30,7 @@ from keras_gans.metrics.frechet import (
 from keras_gans.metrics.frechet_callback import FrechetCallback
 from keras_gans.metrics.kernel import KernelDistance, kernel_distance
 from keras_gans.metrics.precision_recall import PrecisionRecall, precision_recall
+from keras_gans.metrics.translation import evaluate_translation, format_translation_report
 
 __all__ = [
     "CLASSIFIER_NAME",
@@ -40,7 +41,9 @@ __all__ = [
     "activation_statistics",
     "classifier_extractor",
     "evaluate",
+    "evaluate_translation",
     "format_report",
+    "format_translation_report",
     "frechet_distance",
     "frechet_distance_from_statistics",
     "get_extractor",

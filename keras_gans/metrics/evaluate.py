@@ -64,7 +64,7 @@ def evaluate(
 
     Args:
         model: a ``kg.models`` GAN (not CycleGAN: it translates, see
-            ``FrechetCallback(inputs=...)``).
+            ``evaluate_translation``).
         dataset: dataset name or path of the real images (see ``kg.data.load_numpy``).
         n: int >= ``k + 1``, sample count (real and generated).
         split: split of ``dataset`` the real images come from.
@@ -98,7 +98,7 @@ def evaluate(
     if getattr(model, "data_kind", None) == "unpaired":
         raise ValueError(
             f"evaluate scores GANs that sample from noise; a {model.family} translates images: "
-            "compute kg.metrics.frechet_distance on extractor features of gan.translate(...) instead."
+            "score it with kg.metrics.evaluate_translation(gan, classes=...) instead."
         )
     n = _positive_int(n, "n", 2)
     k = _positive_int(k, "k")

@@ -195,13 +195,19 @@ def publish_entry(recipe, gan, time_s):
     save_grid(gan.preview(64, seed=0, inputs=preview_inputs), os.path.join(zoo_dir, f"{name}.png"))
     evaluation = dict(recipe["evaluate"])
     metrics, protocol = {}, {}
-    if gan.data_kind != "unpaired" and evaluation.get("n", 10000):
+    if evaluation.get("n", 10000):
         from keras_gans import metrics as metrics_lib
 
-        report = metrics_lib.evaluate(
-            gan, dataset=recipe["data"].get("dataset", "fashion_mnist"),
-            n=int(evaluation.get("n", 10000)), split=evaluation.get("split", "test"),
-        )
+        dataset = recipe["data"].get("dataset", "fashion_mnist")
+        if gan.data_kind == "unpaired":
+            report = metrics_lib.evaluate_translation(
+                gan, dataset=dataset, classes=recipe["data"].get("classes"),
+                split=evaluation.get("split", "test"),
+            )
+        else:
+            report = metrics_lib.evaluate(
+                gan, dataset=dataset, n=int(evaluation.get("n", 10000)), split=evaluation.get("split", "test"),
+            )
         metrics, protocol = report_metrics(report)
     config = {k: v for k, v in gan.get_config().items() if k not in ("generator", "discriminator", "generator_ba", "discriminator_a", "name", "trainable")}
     return zoo.write_card(
