@@ -352,6 +352,28 @@ def _json_or_none(value):
 
 
 # ------------------------------------------------------------------ training
+def set_learning_rate(optimizer, rate, role="optimizer"):
+    """Set an optimizer's base learning rate, keeping a ``LinearDecay`` schedule's shape.
+
+    A float rate is assigned; a ``kg.models.LinearDecay`` (CycleGAN's
+    schedule) is replaced by the same schedule starting from ``rate``. Other
+    schedules cannot be rescaled and are refused.
+    """
+    from keras_gans.models.linear_decay import LinearDecay
+
+    inner = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer
+    current = getattr(inner, "_learning_rate", None)
+    if isinstance(current, LinearDecay):
+        inner.learning_rate = LinearDecay(rate, current.total_steps, current.decay_start, name=current.name)
+    elif isinstance(current, keras.optimizers.schedules.LearningRateSchedule) or callable(current):
+        raise ValueError(
+            f"the {role} optimizer follows a {type(current).__name__} schedule, whose rate cannot be set: "
+            "drop --learning-rate, or compile with a float learning rate."
+        )
+    else:
+        inner.learning_rate = rate
+
+
 def train(
     family,
     dataset=None,
@@ -466,8 +488,8 @@ def train(
                 raise ValueError(f"invalid {family} config {config}: {err}") from None
             gan.compile(**(compile_config or {}))
         if learning_rate is not None:
-            for opt in gan.optimizers().values():
-                opt.learning_rate = float(learning_rate)
+            for role, opt in gan.optimizers().items():
+                set_learning_rate(opt, float(learning_rate), role)
 
     arrays = training_arrays(cls, dataset, classes=classes)
     if cls.data_kind == "labelled" and hasattr(gan, "check_labels"):

@@ -247,3 +247,36 @@ def test_a_stream_started_at_step_s_yields_what_a_stream_from_0_yields_from_s(n,
     # Each pass visits distinct examples (a permutation, remainder dropped).
     first_pass = np.concatenate([(b[0] if labelled else b).ravel() for b in full.take(per_pass).as_numpy_iterator()])
     assert len(np.unique(first_pass)) == per_pass * batch_size
+
+
+# ------------------------------------------------------------ --learning-rate
+def test_set_learning_rate_rescales_linear_decay_and_refuses_other_schedules():
+    plain = keras.optimizers.Adam(2e-4)
+    trainer.set_learning_rate(plain, 1e-3)
+    assert float(plain.learning_rate) == pytest.approx(1e-3)
+
+    for opt in (keras.optimizers.Adam(kg.models.LinearDecay(2e-4, 100)),
+                keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(kg.models.LinearDecay(2e-4, 100)))):
+        trainer.set_learning_rate(opt, 1e-3)
+        inner = getattr(opt, "inner_optimizer", opt)
+        rates = []
+        for step in (0, 50, 75, 100):
+            inner.iterations.assign(step)
+            rates.append(float(inner.learning_rate))
+        assert rates == pytest.approx([1e-3, 1e-3, 5e-4, 0.0])
+
+    other = keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.5))
+    with pytest.raises(ValueError, match="ExponentialDecay schedule, whose rate cannot be set"):
+        trainer.set_learning_rate(other, 1e-3, "generator")
+
+
+def test_train_cyclegan_with_decay_and_learning_rate(tmp_path, fmnist_train):
+    result = trainer.train(
+        "cyclegan", dataset="fashion_mnist", classes=(7, 9), batch_size=8, epochs=1,
+        steps_per_epoch=2, config={"width": 8, "n_blocks": 1, "discriminator_layers": 1, "decay_steps": 4},
+        learning_rate=1e-3, out=str(tmp_path / "run"), verbose=0,
+    )
+    gan = load_gan_file(result["model"])
+    for opt in gan.optimizers().values():
+        assert int(opt.iterations) == 2
+        assert float(opt.learning_rate) == pytest.approx(1e-3)  # step 2 of 4: the last at the full rate
