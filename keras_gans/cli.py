@@ -439,11 +439,20 @@ def _format_count(n):
     return str(n)
 
 
+# The headline scores `zoo list` shows (`zoo card NAME` prints them all).
+_HEADLINE_METRICS = (
+    ("frechet_distance", "FCD"), ("precision", "P"), ("recall", "R"), ("label_agreement", "labels"),
+    ("frechet_distance_a2b", "FCD_a2b"), ("target_fraction_a2b", "to_target"),
+    ("test_accuracy", "test_accuracy"),
+)
+
+
 def _format_metrics(metrics):
     parts = []
-    for key, value in metrics.items():
+    for key, label in _HEADLINE_METRICS:
+        value = metrics.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            parts.append(f"{key}={value:.4g}")
+            parts.append(f"{label}={value:.4g}")
     return " ".join(parts) or "-"
 
 

@@ -25,6 +25,13 @@ def test_list_prints_a_row_per_entry_with_its_local_state(capsys):
     assert "test_accuracy=0.9122" in rows["classifier.fashion_mnist"]
     assert rows["classifier.fashion_mnist"].endswith("checkout")
     assert "421.64k" in rows["classifier.fashion_mnist"]
+    for name in zoo.list_models(pretrained=True):
+        metrics = zoo.card(name)["metrics"]
+        if "frechet_distance" in metrics:  # the headline scores, not every metric
+            assert f"FCD={metrics['frechet_distance']:.4g} P={metrics['precision']:.4g}" in rows[name]
+            assert "kid_std" not in rows[name]
+        if "frechet_distance_a2b" in metrics:
+            assert f"to_target={metrics['target_fraction_a2b']:.4g}" in rows[name]
     code, out, _ = run(capsys, "zoo", "list", "--pretrained", "--family", "classifier")
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["classifier.fashion_mnist"]
 
