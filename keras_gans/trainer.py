@@ -533,6 +533,12 @@ def train(
         arrays, batch_size, seed=seed, start_step=initial_epoch * spe,
         independent=cls.data_kind == "unpaired",
     )
+    if isinstance(strat, tf.distribute.MultiWorkerMirroredStrategy):
+        # Every worker builds the same stream; each keeps its share of every
+        # global batch (sharding by files has no files to split here).
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        ds = ds.with_options(options)
     inputs = None
     if cls.data_kind == "unpaired":
         inputs = arrays[0][:8]

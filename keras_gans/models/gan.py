@@ -497,6 +497,15 @@ class GAN(keras.Model):
                 state.append(float(opt.dynamic_scale.numpy()))
         return state
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under MultiWorkerMirroredStrategy Keras builds the model by reducing
+        # the first batch across workers, which fails on (images, labels) and
+        # (a, b) batches. A GAN needs no such build: its networks are built in
+        # __init__ and its optimizers in fit().
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def make_train_function(self, force=False):
         if self.train_function is not None and not force:
             return self.train_function
