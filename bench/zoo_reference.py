@@ -6,7 +6,8 @@ batch size) on the Fashion-MNIST train split for ``--seconds`` of wall-clock
 time, then ``kg.metrics.evaluate`` scores it with the zoo cards' protocol
 (``n`` samples against the test split, the shipped classifier as extractor)
 and prints FCD, KID, precision and recall. Compare with the ``metrics`` and
-``training_time`` of ``keras_gans/zoo/cards/<family>.fashion_mnist.json``.
+``training`` time of the entry's card in ``keras_gans/zoo/cards/`` (CycleGAN:
+``cyclegan.sneaker2boot``, scored with ``kg.metrics.evaluate_translation``).
 
     python bench/zoo_reference.py dcgan --seconds 3600          # the comparison run
     python bench/zoo_reference.py dcgan --seconds 30 --n 1000   # a quick try
@@ -22,15 +23,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The zoo entry each family is compared with.
+ENTRIES = {
+    "dcgan": "dcgan.fashion_mnist",
+    "cgan": "cgan.fashion_mnist",
+    "wgan_gp": "wgan_gp.fashion_mnist",
+    "cyclegan": "cyclegan.sneaker2boot",
+}
 
 
 def recipe(family):
     """The zoo recipe of ``family``.fashion_mnist as a dict."""
     import tomllib
 
-    path = os.path.join(ROOT, "zoo", f"{family}.fashion_mnist.toml")
+    name = ENTRIES.get(family, f"{family}.fashion_mnist")
+    path = os.path.join(ROOT, "zoo", f"{name}.toml")
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no zoo recipe {path}: pick dcgan, cgan or wgan_gp.")
+        raise FileNotFoundError(f"no zoo recipe {path}: pick one of {', '.join(ENTRIES)}.")
     with open(path, "rb") as f:
         return tomllib.load(f)
 
@@ -41,10 +50,11 @@ def build_reference(family, model_cfg, seed=0):
 
     import keras_gans as kg
     from bench.references.cgan import ReferenceConditionalGAN
+    from bench.references.cyclegan import ReferenceCycleGAN
     from bench.references.dcgan import ReferenceDCGAN
     from bench.references.wgan_gp import ReferenceWGANGP
 
-    latent, width = model_cfg["latent_dim"], model_cfg["width"]
+    latent, width = model_cfg.get("latent_dim"), model_cfg["width"]
     adam = lambda r=2e-4, b1=0.5, b2=0.999: keras.optimizers.Adam(r, beta_1=b1, beta_2=b2)  # noqa: E731
     if family == "dcgan":
         g = kg.networks.dcgan_generator(latent, (28, 28, 1), width=width)
@@ -66,18 +76,33 @@ def build_reference(family, model_cfg, seed=0):
                               gp_weight=model_cfg.get("gp_weight", 10.0))
         ref.compile(adam(1e-4, 0.0, 0.9), adam(1e-4, 0.0, 0.9))
         wrapper = kg.models.WGANGP(generator=g, discriminator=d, critic_steps=steps, seed=seed)
+    elif family == "cyclegan":
+        # The recipe's networks; keras.io's loop trains them at a constant
+        # rate with no image pool.
+        wrapper = kg.models.CycleGAN(**{k: v for k, v in model_cfg.items() if k != "decay_steps"}, seed=seed)
+        ref = ReferenceCycleGAN(wrapper.generator, wrapper.generator_ba, wrapper.discriminator_a,
+                                wrapper.discriminator, lambda_cycle=model_cfg.get("cycle_weight", 10.0),
+                                lambda_identity=model_cfg.get("identity_weight", 0.5))
+        ref.compile(adam(), adam(), adam(), adam())
     else:
-        raise ValueError(f"family must be dcgan, cgan or wgan_gp, got {family!r}.")
+        raise ValueError(f"family must be one of {', '.join(ENTRIES)}, got {family!r}.")
     return ref, wrapper
 
 
-def train_for(ref, family, batch_size, seconds, images, labels, chunk=50):
+def train_for(ref, family, batch_size, seconds, images, labels, chunk=50, classes=None):
     """Fit ``ref`` in chunks of ``chunk`` steps until ``seconds`` of wall time; returns (steps, seconds)."""
     import tensorflow as tf
 
     x = images.astype("float32") / 127.5 - 1.0
-    ds = tf.data.Dataset.from_tensor_slices((x, labels.astype("int32")) if family == "cgan" else x)
-    ds = ds.shuffle(60000, seed=0).repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    if family == "cyclegan":
+        # keras.io's pairing: two independently shuffled domains zipped.
+        domains = [tf.data.Dataset.from_tensor_slices(x[labels == c]).shuffle(6000, seed=i).repeat()
+                   for i, c in enumerate(classes)]
+        ds = tf.data.Dataset.zip(tuple(domains))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((x, labels.astype("int32")) if family == "cgan" else x)
+        ds = ds.shuffle(60000, seed=0).repeat()
+    ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         ref.fit(ds, epochs=1, steps_per_epoch=chunk, verbose=0)
@@ -87,7 +112,7 @@ def train_for(ref, family, batch_size, seconds, images, labels, chunk=50):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("family", choices=("dcgan", "cgan", "wgan_gp"))
+    p.add_argument("family", choices=tuple(ENTRIES))
     p.add_argument("--seconds", type=float, required=True, help="wall-clock training budget")
     p.add_argument("--n", type=int, default=None, help="samples to score (default: the recipe's, 10000)")
     p.add_argument("--out", default=None, help="also write the report as JSON here")
@@ -105,14 +130,20 @@ def main(argv=None):
         # reuses one batch of that chunk size for every critic step.
         batch //= cfg["model"].get("critic_steps", 5)
     images, labels = kg.data.load_numpy("fashion_mnist", split="train")
-    steps, took = train_for(ref, args.family, batch, args.seconds, images, labels)
+    classes = cfg["data"].get("classes")
+    steps, took = train_for(ref, args.family, batch, args.seconds, images, labels, classes=classes)
     ev = cfg.get("evaluate", {})
     n = args.n or ev.get("n", 10000)
-    report = kg.metrics.evaluate(wrapper, n=n, split=ev.get("split", "test"))
+    if args.family == "cyclegan":
+        report = kg.metrics.evaluate_translation(wrapper, classes=classes, n=args.n, split=ev.get("split", "test"))
+        text = kg.metrics.format_translation_report(report)
+    else:
+        report = kg.metrics.evaluate(wrapper, n=n, split=ev.get("split", "test"))
+        text = kg.metrics.format_report(report)
     report["reference"] = {"family": args.family, "steps": steps, "batch_size": batch,
-                           "train_seconds": round(took, 1), "recipe": f"zoo/{args.family}.fashion_mnist.toml"}
+                           "train_seconds": round(took, 1), "recipe": f"zoo/{ENTRIES[args.family]}.toml"}
     print(f"{args.family} keras.io-style reference: {steps} steps of batch {batch} in {took:.0f} s")
-    print(kg.metrics.format_report(report))
+    print(text)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(report, f, indent=1, default=str)
