@@ -49,12 +49,18 @@ def _adam(rate=2e-4, b1=0.5, b2=0.999):
     return keras.optimizers.Adam(rate, beta_1=b1, beta_2=b2)
 
 
-def make_pair(family, seed=0, precision="float32"):
-    """``(ours, reference, batch_size, images_per_step, data_kind)`` on the same networks."""
-    if precision != "float32":
+def make_pair(family, seed=0, **overrides):
+    """``(ours, reference, batch_size, images_per_step, data_kind)`` on the same networks.
+
+    ``overrides`` (constructor arguments such as ``precision`` or
+    ``reuse_fakes``) rebuild ours with fresh default networks and no reference.
+    """
+    if overrides:
         ours = make_pair(family, seed)[0]
-        return type(ours).from_config({**ours.get_config(), "generator": None,
-                                       "discriminator": None, "precision": precision}), None, None, None, None
+        config = {**ours.get_config(), **overrides}
+        for key in ours.network_keys:
+            config[key] = None
+        return type(ours).from_config(config), None, None, None, None
     if family == "dcgan":
         ours = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=seed)
         ref = ReferenceDCGAN(
@@ -118,10 +124,11 @@ def throughput(families, rounds, steps, images, labels, variants=()):
         b_ours, b_ref = batch if isinstance(batch, tuple) else (batch, batch)
         models = {"ours": (ours, pipeline(kind, b_ours, images, labels))}
         models["reference"] = (ref, pipeline(kind, b_ref, images, labels))
-        for name, kwargs in variants:
-            kwargs = dict(kwargs)
-            extra = make_pair(family, precision=kwargs.pop("precision", "float32"))[0]
-            extra.compile(**kwargs)
+        for name, init, compile_kwargs in variants:
+            if family == "cyclegan" and "reuse_fakes" in init:
+                continue  # CycleGAN always reuses its translations
+            extra = make_pair(family, **init)[0]
+            extra.compile(**compile_kwargs)
             models[name] = (extra, pipeline(kind, b_ours, images, labels))
         for model, ds in models.values():  # warm-up: trace and build
             timed_fit(model, ds, max(2, steps // 4))
@@ -179,8 +186,9 @@ def main(argv=None):
     p.add_argument("--families", default="dcgan,cgan,wgan_gp,cyclegan")
     p.add_argument("--rounds", type=int, default=3, help="timed fits per model, alternating")
     p.add_argument("--steps", type=int, default=20, help="train steps per timed fit")
-    p.add_argument("--variants", action="store_true",
-                   help="also time ours with jit_compile=True, steps_per_execution=5 and mixed_bfloat16")
+    p.add_argument("--variants", nargs="?", const="all", default="",
+                   help="also time ours with other settings: 'all' (the default when the flag "
+                        "has no value) or a comma list of reuse_fakes, jit, steps, bf16")
     p.add_argument("--quality", action="store_true", help="also time-to-FCD for DCGAN (long)")
     p.add_argument("--quality-seconds", type=float, default=600)
     p.add_argument("--quality-fcd", type=float, default=40.0)
@@ -189,13 +197,17 @@ def main(argv=None):
     images, labels = kg.data.load_numpy("fashion_mnist", split="train")
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     print(f"device: {device} ({os.cpu_count()} CPU cores); tensorflow {tf.__version__}, keras {keras.__version__}")
-    variants = []
-    if args.variants:
-        variants = [
-            ("ours jit_compile=True", {"jit_compile": True}),
-            ("ours steps_per_execution=5", {"steps_per_execution": 5}),
-            ("ours mixed_bfloat16", {"precision": "mixed_bfloat16"}),
-        ]
+    known = {  # flag name: (row name, constructor overrides, compile arguments)
+        "reuse_fakes": ("ours reuse_fakes=False", {"reuse_fakes": False}, {}),
+        "jit": ("ours jit_compile=True", {}, {"jit_compile": True}),
+        "steps": ("ours steps_per_execution=5", {}, {"steps_per_execution": 5}),
+        "bf16": ("ours mixed_bfloat16", {"precision": "mixed_bfloat16"}, {}),
+    }
+    chosen = list(known) if args.variants == "all" else [v for v in args.variants.split(",") if v]
+    unknown = [v for v in chosen if v not in known]
+    if unknown:
+        p.error(f"unknown variant {unknown[0]!r}: choose from {', '.join(known)} or all")
+    variants = [known[v] for v in chosen]
     rows = throughput(args.families.split(","), args.rounds, args.steps, images, labels, variants)
     print()
     print(table(["family", "loop", "images/s", "vs reference"],

@@ -268,10 +268,11 @@ class ConditionalGAN(GAN):
             [high],
         )
 
-    def discriminator_step(self, real, labels):
-        """One discriminator update; fakes are drawn for the real batch's labels."""
-        batch = tf.shape(real)[0]
-        fake = self.generator([self.noise(batch), labels], training=True)
+    def discriminator_step(self, real, labels, fake=None):
+        """One discriminator update; fakes (None: drawn now) are for the real batch's labels."""
+        if fake is None:
+            fake = self.generator([self.noise(tf.shape(real)[0]), labels], training=True)
+        fake = tf.stop_gradient(fake)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             real_out = self.discriminator([real, labels], training=True)
@@ -293,8 +294,15 @@ class ConditionalGAN(GAN):
     def train_step(self, data):
         self._check_compiled()
         real, labels = self.unpack_data(data)
-        d_loss = self.discriminator_step(real, labels)
-        g_loss = self.generator_step(labels)
+        if self.reuse_fakes:
+            d_loss, g_loss = self.adversarial_step(
+                lambda: self.generator([self.noise(tf.shape(real)[0]), labels], training=True),
+                lambda fake: self.discriminator_step(real, labels, fake),
+                lambda fake: self.g_loss_fn(self.discriminator([fake, labels], training=True)),
+            )
+        else:
+            d_loss = self.discriminator_step(real, labels)
+            g_loss = self.generator_step(labels)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}

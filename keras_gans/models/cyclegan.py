@@ -216,6 +216,11 @@ class CycleGAN(GAN):
             raise ValueError(
                 "CycleGAN has no latent space (its generators take images): drop latent_dim."
             )
+        if kwargs.pop("reuse_fakes", True) is not True:
+            raise ValueError(
+                "CycleGAN always reuses its translations (the discriminators score the ones the "
+                "generator step made): drop reuse_fakes."
+            )
         self.width = int(_number(width, "width", integer=True))
         self.n_blocks = _number(n_blocks, "n_blocks", integer=True)
         self.n_downsamplings = _number(n_downsamplings, "n_downsamplings", integer=True)
@@ -659,6 +664,7 @@ class CycleGAN(GAN):
     def get_config(self):
         config = super().get_config()
         config.pop("latent_dim", None)
+        config.pop("reuse_fakes", None)
         config.update(
             {
                 "generator_ba": keras.saving.serialize_keras_object(self.generator_ba),

@@ -137,6 +137,13 @@ class GAN(keras.Model):
         precision: ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``,
             the dtype policy of the default networks. Set per network, never
             globally; outputs stay float32.
+        reuse_fakes: bool. True (the default): the generator update scores,
+            with the just-updated discriminator, the same fakes the
+            discriminator update was shown, so a step runs the generator
+            forward once (the schedule of PyTorch's DCGAN example). False:
+            the generator update draws fresh latents and runs the generator
+            again (the keras.io examples' schedule), which costs one more
+            generator pass per step for the same update rule.
         **kwargs: passed to ``keras.Model`` (``name``...).
 
     Example:
@@ -164,10 +171,14 @@ class GAN(keras.Model):
         image_shape=None,
         seed=None,
         precision="float32",
+        reuse_fakes=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.precision = check_precision(precision)
+        if not isinstance(reuse_fakes, (bool, np.bool_)):
+            raise ValueError(f"reuse_fakes must be True or False, got {reuse_fakes!r}.")
+        self.reuse_fakes = bool(reuse_fakes)
         if generator is not None:
             latent_dim, image_shape = self._infer_shapes(generator, latent_dim, image_shape)
         self.latent_dim = int(latent_dim if latent_dim is not None else 128)
@@ -439,10 +450,16 @@ class GAN(keras.Model):
         grads = tape.gradient(scaled, variables)
         optimizer.apply_gradients(zip(grads, variables))
 
-    def discriminator_step(self, real):
-        """One discriminator update on a real batch; returns the loss."""
-        batch = tf.shape(real)[0]
-        fake = self.generator(self.noise(batch), training=True)
+    def discriminator_step(self, real, fake=None):
+        """One discriminator update on a real batch; returns the loss.
+
+        Args:
+            real: image batch.
+            fake: generated batch to score; None draws one from fresh latents.
+        """
+        if fake is None:
+            fake = self.generator(self.noise(tf.shape(real)[0]), training=True)
+        fake = tf.stop_gradient(fake)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             real_out = self.discriminator(real, training=True)
@@ -521,11 +538,44 @@ class GAN(keras.Model):
         self.train_function = self._make_function(step)
         return self.train_function
 
+    def adversarial_step(self, make_fakes, d_step, g_loss_of):
+        """A discriminator update, then a generator update on the same fakes.
+
+        The generator's forward pass is recorded once on an outer tape; the
+        discriminator update runs with that tape paused, and the generator
+        loss is computed after it, so it scores the fakes with the updated
+        discriminator (ops on one variable keep program order in a
+        ``tf.function``). One generator pass serves both updates.
+
+        Args:
+            make_fakes: callable ``() -> fakes`` running the generator.
+            d_step: callable ``(fakes) -> d_loss`` taking the discriminator update.
+            g_loss_of: callable ``(fakes) -> g_loss`` scoring them for the generator.
+
+        Returns:
+            ``(d_loss, g_loss)``.
+        """
+        with tf.GradientTape() as tape:
+            fake = make_fakes()
+            with tape.stop_recording():
+                d_loss = d_step(fake)
+            g_loss = g_loss_of(fake)
+        self.apply_loss(tape, g_loss, self.g_optimizer, self.generator.trainable_variables)
+        return d_loss, g_loss
+
     def train_step(self, data):
         self._check_compiled()
         real = self.unpack_data(data)
-        d_loss = self.discriminator_step(real)
-        g_loss = self.generator_step(tf.shape(real)[0])
+        batch = tf.shape(real)[0]
+        if self.reuse_fakes:
+            d_loss, g_loss = self.adversarial_step(
+                lambda: self.generator(self.noise(batch), training=True),
+                lambda fake: self.discriminator_step(real, fake),
+                lambda fake: self.g_loss_fn(self.discriminator(fake, training=True)),
+            )
+        else:
+            d_loss = self.discriminator_step(real)
+            g_loss = self.generator_step(batch)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
@@ -560,6 +610,7 @@ class GAN(keras.Model):
             "image_shape": list(self.image_shape),
             "seed": self.seed,
             "precision": self.precision,
+            "reuse_fakes": self.reuse_fakes,
         }
 
     #: config keys holding serialized networks, deserialized by from_config.

@@ -151,10 +151,11 @@ class WGANGP(GAN):
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.wasserstein_tracker, self.penalty_tracker]
 
-    def critic_step(self, real):
-        """One critic update on ``real``; returns ``(loss, wasserstein, penalty)``."""
-        batch = tf.shape(real)[0]
-        fake = self.generator(self.noise(batch), training=True)
+    def critic_step(self, real, fake=None):
+        """One critic update on ``real`` and ``fake`` (None: drawn now); returns ``(loss, wasserstein, penalty)``."""
+        if fake is None:
+            fake = self.generator(self.noise(tf.shape(real)[0]), training=True)
+        fake = tf.stop_gradient(fake)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             real_out = self.discriminator(real, training=True)
@@ -208,13 +209,28 @@ class WGANGP(GAN):
         self._check_compiled()
         real = self.unpack_data(data)
         chunk = self._chunk_size(real)
-        # critic_steps is a Python int, so the loop unrolls into one graph.
-        for i in range(self.critic_steps):
-            d_loss, wasserstein, penalty = self.critic_step(real[i * chunk : (i + 1) * chunk])
+        chunks = [real[i * chunk : (i + 1) * chunk] for i in range(self.critic_steps)]
+
+        def critic_update(x, fake=None):
+            d_loss, wasserstein, penalty = self.critic_step(x, fake)
             self.d_loss_tracker.update_state(d_loss)
             self.wasserstein_tracker.update_state(wasserstein)
             self.penalty_tracker.update_state(penalty)
-        g_loss = self.generator_step(chunk)
+            return d_loss
+
+        # critic_steps is a Python int, so the loop unrolls into one graph.
+        for x in chunks[:-1]:
+            critic_update(x)
+        if self.reuse_fakes:
+            # The generator update scores the last critic step's fakes.
+            _, g_loss = self.adversarial_step(
+                lambda: self.generator(self.noise(chunk), training=True),
+                lambda fake: critic_update(chunks[-1], fake),
+                lambda fake: self.g_loss_fn(self.discriminator(fake, training=True)),
+            )
+        else:
+            critic_update(chunks[-1])
+            g_loss = self.generator_step(chunk)
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
 

@@ -46,8 +46,50 @@ def test_generator_step_moves_only_generator_weights(batches):
     assert not changed(d0, d1) & trainable_d
 
 
-def test_fit_steps_both_optimizers_once_per_batch_and_reports_losses(batches):
-    gan = tiny()
+def test_reuse_fakes_step_equals_a_generator_step_on_the_same_latents(batches):
+    """With reuse_fakes the generator update is the one of a separate generator
+    step on the discriminator step's own latents, scored by the updated
+    discriminator; the generator runs forward once, so its batch-norm moving
+    statistics move once."""
+    real = next(iter(batches))
+    keras.utils.set_random_seed(0)
+    fused = tiny(seed=4)
+    keras.utils.set_random_seed(0)
+    manual = tiny(seed=4)
+    for a, b in zip(fused.variables, manual.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    moving = [v.path for v in fused.generator.non_trainable_variables]
+    g0 = weights_of(fused.generator)
+
+    tf.function(fused.train_step)(real)
+
+    z = manual.noise(64)  # the draw train_step makes from the same seed state
+    manual.discriminator_step(real, manual.generator(z, training=True))
+    with tf.GradientTape() as tape:
+        loss = manual.g_loss_fn(manual.discriminator(manual.generator(z, training=True), training=True))
+    manual.apply_loss(tape, loss, manual.g_optimizer, manual.generator.trainable_variables)
+
+    trainable = [v.path for v in fused.generator.trainable_variables]
+    assert set(trainable) <= changed(g0, weights_of(fused.generator))
+    for a, b in zip(fused.trainable_variables, manual.trainable_variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6, err_msg=a.path)
+    # One forward pass against the manual two: the moving statistics differ.
+    g_fused, g_manual = weights_of(fused.generator), weights_of(manual.generator)
+    assert moving and all(not np.allclose(g_fused[p], g_manual[p]) for p in moving if "moving_mean" in p)
+
+
+def test_reuse_fakes_is_config_and_checked():
+    gan = kg.models.DCGAN(latent_dim=16, width=8, reuse_fakes=False)
+    assert gan.get_config()["reuse_fakes"] is False
+    assert kg.models.DCGAN.from_config(gan.get_config()).reuse_fakes is False
+    assert kg.models.DCGAN(latent_dim=16, width=8).reuse_fakes is True
+    with pytest.raises(ValueError, match="reuse_fakes must be True or False"):
+        kg.models.DCGAN(latent_dim=16, width=8, reuse_fakes="yes")
+
+
+@pytest.mark.parametrize("reuse_fakes", [True, False])
+def test_fit_steps_both_optimizers_once_per_batch_and_reports_losses(batches, reuse_fakes):
+    gan = tiny(reuse_fakes=reuse_fakes)
     history = gan.fit(batches, epochs=2, verbose=0)
     assert int(gan.g_optimizer.iterations.numpy()) == 16
     assert int(gan.d_optimizer.iterations.numpy()) == 16
