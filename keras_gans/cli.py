@@ -420,14 +420,15 @@ def _add_zoo(sub):
     fp.add_argument("--quiet", action="store_true", help="no progress bar")
     fp.set_defaults(run=_cmd_zoo_fetch)
     tp = zsub.add_parser("train", help="retrain an entry from its recipe (zoo/<name>.toml)",
-                         description="Train a zoo entry from its recipe: keras-gans zoo train dcgan.fashion_mnist.")
+                         description="Train a zoo entry from its recipe: keras-gans zoo train dcgan.fashion_mnist "
+                                     "(GAN families) or classifier.fashion_mnist (the feature extractor).")
     tp.add_argument("name", help="zoo name or path of a recipe .toml")
     tp.add_argument("--out", default=None, help="run folder (default: runs/zoo/<name>)")
     tp.add_argument("--epochs", type=_positive_int, default=None, help="override the recipe's epochs")
     tp.add_argument("--publish", action="store_true",
                     help="maintainers, in a checkout: write zoo/weights/<name>.weights.h5, the grid and the card")
     tp.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    tp.add_argument("--resume", action="store_true", help="continue the run in --out")
+    tp.add_argument("--resume", action="store_true", help="continue the run in --out (GAN recipes)")
     tp.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
     tp.set_defaults(run=_cmd_zoo_train)
 
@@ -510,6 +511,8 @@ def _cmd_zoo_train(args):
     for key in ("model", "samples", "history"):
         if key in result:
             print(f"{key + ':':9}{result[key]}")
+    if "test_accuracy" in result:  # a classifier recipe
+        print(f"test accuracy: {result['test_accuracy']:.4f} ({result['test_n']} images)")
     if "card" in result:
         print(f"card:    {result['card']['name']} (sha256 {result['card']['sha256'][:12]}...)")
     return 0

@@ -242,22 +242,42 @@ def fetch(name, verbose=None):
 
 
 def get_model(name, **overrides):
-    """Build an entry's model untrained, with its config (not compiled).
+    """An untrained model with an entry's config, ready to ``fit``.
+
+    Generator entries give a ``kg.models`` GAN compiled with the family's
+    ``compile("auto")`` defaults (the optimizers and loss the zoo's recipes
+    train with), so ``gan.fit(kg.data.load(...))`` starts training at once;
+    call ``compile(...)`` again to train differently. Feature-extractor
+    entries (``classifier.*``) give the bare network (images -> logits),
+    not compiled, so that ``load_weights(kg.zoo.fetch(name))`` fills it
+    without optimizer-state warnings; compile it with your own optimizer and
+    ``SparseCategoricalCrossentropy(from_logits=True)`` (what
+    ``kg.metrics.train_classifier`` does) before fitting it.
+
+    Nothing is downloaded: for the pretrained weights use ``load_gan`` or
+    ``load_generator``.
 
     Args:
         name: str, zoo name.
-        **overrides: constructor arguments replacing the card's.
+        **overrides: constructor arguments replacing the card's (the card
+            itself is not changed).
 
     Returns:
-        A ``kg.models`` GAN (generator entries) or a ``keras.Model``
-        (feature extractors).
+        A compiled ``kg.models`` GAN (generator entries) or an uncompiled
+        ``keras.Model`` (feature extractors).
 
     Example:
         >>> import keras_gans as kg
-        >>> kg.zoo.get_model("dcgan.cifar10", width=16).image_shape  # doctest: +SKIP
-        (32, 32, 3)
+        >>> gan = kg.zoo.get_model("dcgan.cifar10", width=16)
+        >>> gan.image_shape, gan.compiled
+        ((32, 32, 3), True)
+        >>> gan.fit(kg.data.load("cifar10", batch_size=128), epochs=1)  # doctest: +SKIP
     """
-    return build_model(_entry(name), **overrides)
+    entry = _entry(name)
+    model = build_model(entry, **overrides)
+    if entry["task"] == "generator":
+        model.compile()
+    return model
 
 
 def _with_weights(name, compile_model):

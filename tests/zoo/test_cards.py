@@ -14,20 +14,78 @@ WEIGHTS = os.path.join(ROOT, "zoo", "weights")
 SHIPPED = registry._read_cards(registry.CARDS_DIR)
 
 
+PRETRAINED = sorted(n for n, e in SHIPPED.items() if e["pretrained"])
+
+
+def test_the_published_entries_are_all_pretrained():
+    assert {"classifier.fashion_mnist", "dcgan.fashion_mnist", "cgan.fashion_mnist",
+            "wgan_gp.fashion_mnist", "cyclegan.sneaker2boot"} <= set(PRETRAINED)
+
+
 def test_every_pretrained_card_matches_its_artifact():
+    # Every published artifact is committed under zoo/weights/: none may be missing.
     checked = []
-    for name, entry in sorted(SHIPPED.items()):
-        if not entry["pretrained"]:
-            continue
+    for name in PRETRAINED:
+        entry = SHIPPED[name]
         path = os.path.join(WEIGHTS, entry["file"])
-        if not os.path.isfile(path):
-            continue  # published by a training run that has not happened in this checkout yet
+        assert os.path.isfile(path), f"{name}: {path} is missing (a pretrained card needs its weights)"
         assert download.sha256_of(path) == entry["sha256"], f"{name}: sha256 of {path} differs from its card"
         assert os.path.getsize(path) == entry["size"], f"{name}: size differs from its card"
         model = schema.load_weights_checked(schema.build_model(entry), path, name)
         assert schema.count_params(model) == entry["num_params"], f"{name}: num_params differ"
         checked.append(name)
-    assert "classifier.fashion_mnist" in checked
+    assert checked == PRETRAINED
+
+
+def _at(card, dotted):
+    value = card
+    for part in dotted.split("."):
+        assert isinstance(value, dict) and part in value, f"{card['name']} has no {dotted}"
+        value = value[part]
+    return value
+
+
+#: What the card of every published entry records (issue: card contents).
+CARD_FIELDS = (
+    "family", "config", "dataset", "file", "sha256", "size", "num_params", "recipe", "license",
+    "training.time_s", "training.hardware", "training.epochs", "versions.keras", "versions.tensorflow",
+    "protocol.split",
+)
+
+#: The protocol fields of each kind of metrics: generators (kg.metrics.evaluate),
+#: translations (evaluate_translation: n per domain) and the classifier (accuracy).
+PROTOCOL_FIELDS = {
+    "generator": ("protocol.extractor", "protocol.n_fake", "protocol.n_real", "protocol.dataset"),
+    "translation": ("protocol.extractor", "protocol.n_a", "protocol.n_b", "protocol.classes", "protocol.dataset"),
+    "feature_extractor": ("protocol.n", "protocol.metric", "metrics.test_accuracy"),
+}
+
+
+@pytest.mark.parametrize("name", PRETRAINED)
+def test_every_pretrained_card_carries_its_provenance_and_protocol(name):
+    entry = SHIPPED[name]
+    for field in CARD_FIELDS:
+        value = _at(entry, field)
+        assert value not in (None, "", {}, []), f"{name}: {field} is empty"
+    assert _at(entry, "training.time_s") > 0 and isinstance(_at(entry, "training.hardware"), str)
+    assert entry["metrics"], f"{name}: no metrics"
+    assert all(isinstance(v, (int, float, list)) for v in entry["metrics"].values())
+    if entry["task"] == "feature_extractor":
+        kind = "feature_extractor"
+    elif entry["family"] == "cyclegan":
+        kind = "translation"
+    else:
+        kind = "generator"
+    for field in PROTOCOL_FIELDS[kind]:
+        assert _at(entry, field) is not None, f"{name}: {field} is null"
+    if kind != "feature_extractor":
+        assert entry["protocol"]["extractor"] == "classifier.fashion_mnist"
+        assert entry["protocol"]["family"] == entry["family"]
+    if kind == "generator":
+        assert entry["protocol"]["n_fake"] == entry["protocol"]["n_real"] == 10000
+    # The url: a card may pin one; otherwise the release URL of its file.
+    url = zoo.card(name)["url"]
+    assert url.startswith("https://") and url.endswith("/" + entry["file"])
 
 
 def test_every_card_has_its_recipe_and_recipe_only_cards_agree_with_it():

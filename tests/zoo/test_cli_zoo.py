@@ -78,3 +78,42 @@ def test_train_parses_into_the_recipe_runner():
     )
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["zoo", "train", "dcgan.fashion_mnist", "--epochs", "0"])
+
+
+def _png_size(path):
+    """(width, height) from a PNG's IHDR chunk; asserts the file is a PNG."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR", f"{path} is not a PNG"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_sample_a_zoo_name_offline_from_the_checkout(tmp_path):
+    # A fresh process in another folder, empty cache, no network: the checkout's
+    # zoo/weights/ is found by the package itself.
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from keras_gans.callbacks import image_grid
+    from keras_gans.zoo import registry
+
+    home = tmp_path / "home"
+    env = {**os.environ, "KERAS_GANS_OFFLINE": "1", "KERAS_GANS_HOME": str(home),
+           "KERAS_GANS_ZOO_URL": "http://127.0.0.1:9/unreachable", "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PYTHONPATH": os.pathsep.join(filter(None, [registry.repo_root(), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_gans.cli", "sample", "dcgan.fashion_mnist", "--n", "16",
+         "--out", "grid.png"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "wrote grid.png (16 images from dcgan.fashion_mnist)" in done.stdout
+    grid = tmp_path / "grid.png"
+    # 16 tiles of 28x28 in the smallest square: 4 x 4 tiles, 112 x 112 pixels.
+    height, width = image_grid(np.zeros((16, 28, 28, 1))).shape[:2]
+    assert (height, width) == (112, 112)
+    assert _png_size(grid) == (width, height)
+    assert not home.exists() or os.listdir(home) == []  # nothing was downloaded or cached

@@ -90,14 +90,27 @@ def test_duplicate_and_invalid_registrations_raise(tiny_entry):
     assert base["name"] not in zoo.list_models()
 
 
-def test_get_model_builds_the_card_config_with_overrides_uncompiled():
+def test_get_model_builds_the_card_config_with_overrides_compiled_ready_to_fit(fmnist_train):
     gan = zoo.get_model("dcgan.cifar10", width=8)
     assert isinstance(gan, kg.models.DCGAN)
     assert gan.image_shape == (32, 32, 3) and gan.latent_dim == 128 and gan.width == 8
-    assert not gan.compiled
+    assert gan.compiled and gan.g_optimizer is not None and gan.d_optimizer is not None
     assert zoo.card("dcgan.cifar10")["config"]["width"] == 64  # overrides change nothing stored
+
+    # A short fit on real batches trains both networks with the compile("auto") defaults.
+    gan = zoo.get_model("dcgan.fashion_mnist", width=8, latent_dim=8)
+    assert gan.compiled and gan.reuse_fakes is False  # the card's config, not the class default
+    before = [np.array(w) for w in gan.generator.trainable_weights + gan.discriminator.trainable_weights]
+    images, labels = fmnist_train
+    history = gan.fit(kg.data.to_pipeline(images[:64], batch_size=32), epochs=1, verbose=0, shuffle=False)
+    assert np.isfinite(history.history["g_loss"][-1]) and np.isfinite(history.history["d_loss"][-1])
+    assert int(gan.g_optimizer.iterations.numpy()) == 2
+    after = gan.generator.trainable_weights + gan.discriminator.trainable_weights
+    assert any(not np.allclose(b, np.asarray(a)) for b, a in zip(before, after))
+
+    # Feature extractors are the bare network, uncompiled (load_weights fills it silently).
     classifier = zoo.get_model("classifier.fashion_mnist")
-    assert classifier.output_shape == (None, 10)
+    assert classifier.output_shape == (None, 10) and not classifier.compiled
 
 
 def test_load_generator_returns_the_saved_generator(tiny_entry, mirror, tiny_artifact):
