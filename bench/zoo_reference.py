@@ -10,7 +10,14 @@ and prints FCD, KID, precision and recall. Compare with the ``metrics`` and
 ``cyclegan.sneaker2boot``, scored with ``kg.metrics.evaluate_translation``).
 
     python bench/zoo_reference.py dcgan --seconds 3600          # the comparison run
+    python bench/zoo_reference.py cgan --steps 5622             # a budget in steps
     python bench/zoo_reference.py dcgan --seconds 30 --n 1000   # a quick try
+
+On a machine that other jobs share, wall-clock budgets give the reference
+less compute than it would have alone; ``--steps`` with the entry's step count
+times the reference's speed ratio (``bench/train_throughput.py``, measured in
+one run against the loop that trained the entry) is the same budget, free of
+load.
 """
 
 import argparse
@@ -80,8 +87,11 @@ def build_reference(family, model_cfg, seed=0):
         # The recipe's networks; keras.io's loop trains them at a constant
         # rate with no image pool.
         wrapper = kg.models.CycleGAN(**{k: v for k, v in model_cfg.items() if k != "decay_steps"}, seed=seed)
+        # keras.io's adversarial term is the plain squared error, twice
+        # kg.losses.least_squares_generator_loss, so the recipe's cycle_weight
+        # doubles in its units: both loops minimize the same objective.
         ref = ReferenceCycleGAN(wrapper.generator, wrapper.generator_ba, wrapper.discriminator_a,
-                                wrapper.discriminator, lambda_cycle=model_cfg.get("cycle_weight", 10.0),
+                                wrapper.discriminator, lambda_cycle=2 * model_cfg.get("cycle_weight", 10.0),
                                 lambda_identity=model_cfg.get("identity_weight", 0.5))
         ref.compile(adam(), adam(), adam(), adam())
     else:
@@ -89,8 +99,9 @@ def build_reference(family, model_cfg, seed=0):
     return ref, wrapper
 
 
-def train_for(ref, family, batch_size, seconds, images, labels, chunk=50, classes=None):
-    """Fit ``ref`` in chunks of ``chunk`` steps until ``seconds`` of wall time; returns (steps, seconds)."""
+def train_for(ref, family, batch_size, seconds, images, labels, chunk=50, classes=None, max_steps=None):
+    """Fit ``ref`` in chunks of ``chunk`` steps until ``seconds`` of wall time or
+    ``max_steps`` steps (whichever is given); returns (steps, seconds)."""
     import tensorflow as tf
 
     x = images.astype("float32") / 127.5 - 1.0
@@ -104,21 +115,28 @@ def train_for(ref, family, batch_size, seconds, images, labels, chunk=50, classe
         ds = ds.shuffle(60000, seed=0).repeat()
     ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        ref.fit(ds, epochs=1, steps_per_epoch=chunk, verbose=0)
-        steps += chunk
+    while (time.perf_counter() - start < seconds) if max_steps is None else (steps < max_steps):
+        n = chunk if max_steps is None else min(chunk, max_steps - steps)
+        ref.fit(ds, epochs=1, steps_per_epoch=n, verbose=0)
+        steps += n
+        if steps % (20 * chunk) == 0:
+            print(f"  {steps} steps, {time.perf_counter() - start:.0f} s", flush=True)
     return steps, time.perf_counter() - start
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("family", choices=tuple(ENTRIES))
-    p.add_argument("--seconds", type=float, required=True, help="wall-clock training budget")
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--seconds", type=float, help="wall-clock training budget")
+    budget.add_argument("--steps", type=int,
+                        help="training steps instead (a budget that machine load does not change: "
+                             "the entry's steps times the reference's measured speed ratio)")
     p.add_argument("--n", type=int, default=None, help="samples to score (default: the recipe's, 10000)")
     p.add_argument("--out", default=None, help="also write the report as JSON here")
     args = p.parse_args(argv)
-    if args.seconds <= 0:
-        p.error("--seconds must be > 0")
+    if (args.seconds is not None and args.seconds <= 0) or (args.steps is not None and args.steps < 1):
+        p.error("the budget (--seconds or --steps) must be > 0")
 
     import keras_gans as kg
 
@@ -131,7 +149,8 @@ def main(argv=None):
         batch //= cfg["model"].get("critic_steps", 5)
     images, labels = kg.data.load_numpy("fashion_mnist", split="train")
     classes = cfg["data"].get("classes")
-    steps, took = train_for(ref, args.family, batch, args.seconds, images, labels, classes=classes)
+    steps, took = train_for(ref, args.family, batch, args.seconds, images, labels, classes=classes,
+                            max_steps=args.steps)
     ev = cfg.get("evaluate", {})
     n = args.n or ev.get("n", 10000)
     if args.family == "cyclegan":
