@@ -11,7 +11,7 @@ Example:
 
 from keras_gans.export.saved_model import saved_model, stateless_latent
 from keras_gans.export.tflite import QUANTIZE_MODES, describe, tflite
-from keras_gans.export.verify import MEAN_THRESHOLDS, THRESHOLDS, format_report, verify
+from keras_gans.export.verify import MEAN_THRESHOLDS, THRESHOLDS, UINT8_TOLERANCE, format_report, verify
 
 #: The formats ``keras-gans export --format`` accepts.
 FORMATS = ("saved_model", "tflite")
@@ -21,6 +21,7 @@ __all__ = [
     "QUANTIZE_MODES",
     "MEAN_THRESHOLDS",
     "THRESHOLDS",
+    "UINT8_TOLERANCE",
     "describe",
     "format_report",
     "saved_model",

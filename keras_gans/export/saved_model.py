@@ -52,15 +52,24 @@ def stateless_latent(batch_size, seed, latent_dim):
     return z.numpy()
 
 
+#: Name scope of the ops that make ``images_uint8``. An int8 TFLite export
+#: keeps the ops under it in float32 (``kg.export.tflite`` denylists them from
+#: quantization), so ``images_uint8`` is the file's own float ``images`` in
+#: uint8 there too.
+UINT8_SCOPE = "images_to_uint8"
+
+
 def to_uint8(images):
-    """[-1, 1] float images -> uint8 [0, 255], as the ``images_uint8`` output (TF op)."""
+    """[-1, 1] float images -> uint8 [0, 255], as the ``images_uint8`` output (TF op).
+
+    ``round(clip(images, -1, 1) * 127.5 + 127.5)`` cast to uint8, built under
+    the name scope ``UINT8_SCOPE``.
+    """
     import tensorflow as tf
 
-    # Scale before shifting: in an int8 TFLite model each step is quantized,
-    # and a [-1, 1] -> [-127.5, 127.5] -> [0, 255] chain keeps every
-    # intermediate's range (and so its int8 step) as wide as the result's.
-    scaled = tf.clip_by_value(images, -1.0, 1.0) * 127.5 + 127.5
-    return tf.cast(tf.round(scaled), tf.uint8)
+    with tf.name_scope(UINT8_SCOPE):
+        scaled = tf.clip_by_value(images, -1.0, 1.0) * 127.5 + 127.5
+        return tf.cast(tf.round(scaled), tf.uint8)
 
 
 def signature_functions(source, checks=True, sample=True):

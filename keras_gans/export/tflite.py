@@ -16,6 +16,10 @@ and uint8 in every mode):
 - ``"int8"``: int8 weights and activations (``TFLITE_BUILTINS_INT8``),
   calibrated on a representative dataset: standard normal latents (and
   cycled labels) by default; image-to-image generators need real images.
+  The network's int8 output is dequantized once into ``images``; the few
+  ops that make ``images_uint8`` from it stay float32 (see
+  ``_quantize_int8``), so ``images_uint8`` is ``images`` in uint8 within
+  rounding, as in the other modes.
 
 Every layer of the keras-gans networks maps to a builtin (``TRANSPOSE_CONV``,
 ``MIRROR_PAD``, ``MEAN``...), so no Flex (``SELECT_TF_OPS``) delegate is ever
@@ -162,6 +166,65 @@ def _representative(source, data, count, seed=0):
     return dataset
 
 
+def _uint8_nodes(model_bytes):
+    """Output tensor names of the ops that make ``images_uint8`` (under ``UINT8_SCOPE``)."""
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    from keras_gans.export.saved_model import UINT8_SCOPE
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    nodes = []
+    for sub in model.subgraphs:
+        for op in sub.operators:
+            for index in op.outputs:
+                name = sub.tensors[index].name
+                name = name.decode() if isinstance(name, bytes) else str(name)
+                if f"{UINT8_SCOPE}/" in name:
+                    nodes.append(name)
+    return sorted(set(nodes))
+
+
+def _quantize_int8(converter):
+    """Full int8 quantization that leaves the ``images_uint8`` tail in float32.
+
+    Quantized like the rest, the clip/scale/shift ops that turn ``images``
+    into ``images_uint8`` each requantize to an int8 grid fitted to their
+    calibration range: the clipped [-1, 1] tensor got a step of about 1.0
+    (three levels) and ``images_uint8`` was up to 55 grey levels off the
+    file's own float ``images`` (dcgan.fashion_mnist, 64 latents, mean 15).
+    So the converter only calibrates (``_experimental_calibrate_only``, the
+    switch ``tf.lite.experimental.QuantizationDebugger`` uses) and the
+    quantizer (``tensorflow.lite.python.convert.mlir_quantize``) is then
+    called as ``convert()`` calls it, plus a denylist of those ops: the
+    network stays int8, its tanh output is dequantized once for ``images``
+    (as before), and ``images_uint8`` is computed from that float tensor with
+    float ``RELU_N1_TO_1``/``MUL``/``ADD``/``ROUND``/``CAST`` builtins.
+    """
+    import tensorflow as tf
+
+    try:
+        from tensorflow.lite.python.convert import mlir_quantize
+    except ImportError as err:  # pragma: no cover - present in every TF >= 2.4
+        raise ValueError(f"this TensorFlow has no TFLite MLIR quantizer ({err})") from None
+
+    converter._experimental_calibrate_only = True
+    calibrated = converter.convert()
+    nodes = _uint8_nodes(calibrated)
+    if not nodes:
+        raise ValueError("the images_uint8 ops were not found in the converted graph")
+    return mlir_quantize(
+        calibrated,
+        disable_per_channel=converter._experimental_disable_per_channel,
+        disable_per_channel_for_dense_layers=(
+            converter._experimental_disable_per_channel_quantization_for_dense_layers
+        ),
+        fully_quantize=False,
+        input_data_type=tf.float32,
+        output_data_type=tf.float32,
+        denylisted_nodes=nodes,
+    )
+
+
 def convert(source, quantize="none", representative_data=None, num_calibration=256):
     """Convert an ``ExportSource`` to TFLite bytes (builtin ops only)."""
     import tensorflow as tf
@@ -195,7 +258,10 @@ def convert(source, quantize="none", representative_data=None, num_calibration=2
             # its own deprecation; the files are run with ai_edge_litert.
             warnings.filterwarnings("ignore", message=r"[\s\S]*tf.lite.Interpreter is deprecated")
             try:
-                flatbuffer = converter.convert()
+                if quantize == "int8":
+                    flatbuffer = _quantize_int8(converter)
+                else:
+                    flatbuffer = converter.convert()
             except Exception as err:  # the converter raises several error types
                 first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
                 raise ValueError(

@@ -45,9 +45,11 @@ def evaluate(
        ``features`` layer for 28x28x1 images, and InceptionV3's 2048-d pool
        features for other shapes.
     4. Metrics on the features: ``frechet_distance`` (FCD with the
-       classifier, FID with InceptionV3), ``kid_mean``/``kid_std``
-       (``kernel_distance`` with ``kid_subsets`` subsets of
-       ``min(kid_subset_size, m)`` rows, subset seed ``seed``),
+       classifier, FID with InceptionV3), ``kid_mean``/``kid_std``/
+       ``kid_stderr`` (``kernel_distance`` with ``kid_subsets`` subsets of
+       ``min(kid_subset_size, m)`` rows, subset seed ``seed``: the mean of
+       the per-subset unbiased estimates, their standard deviation, and the
+       standard error of the mean, ``kid_std / sqrt(kid_subsets)``),
        ``precision``/``recall`` (``precision_recall`` with ``k`` neighbours,
        real = the real features).
     5. With a classifier extractor, mode coverage: ``class_counts`` (how many
@@ -79,7 +81,7 @@ def evaluate(
 
     Returns:
         dict with ``frechet_distance``, ``kid_mean``, ``kid_std``,
-        ``precision``, ``recall``, (classifier extractors) ``class_counts``,
+        ``kid_stderr``, ``precision``, ``recall``, (classifier extractors) ``class_counts``,
         ``real_class_counts``, ``modes_covered``, (conditional GANs)
         ``label_agreement``, ``real_label_agreement``, and ``protocol``.
 
@@ -151,6 +153,7 @@ def evaluate(
         "frechet_distance": frechet_distance(real_features, fake_features),
         "kid_mean": kid.mean,
         "kid_std": kid.std,
+        "kid_stderr": float(kid.stderr),
         "precision": pr.precision,
         "recall": pr.recall,
     }
@@ -194,6 +197,17 @@ def evaluate(
     return report
 
 
+def _kid_line(report, protocol):
+    """``mean +- std (std), stderr s``; reports from before ``kid_stderr`` derive it from the protocol."""
+    line = f"{report['kid_mean']:.5f} +- {report['kid_std']:.5f}"
+    stderr = report.get("kid_stderr")
+    if stderr is None and protocol.get("kid_subsets"):
+        stderr = report["kid_std"] / np.sqrt(protocol["kid_subsets"])
+    if stderr is None:
+        return line
+    return f"{line} (std), stderr {stderr:.5f}"
+
+
 def format_report(report):
     """Format an ``evaluate`` report as aligned text lines.
 
@@ -215,7 +229,7 @@ def format_report(report):
     short = {CLASSIFIER_NAME: "FCD", "inception_v3": "FID"}.get(extractor, "Frechet distance")
     rows = [
         (f"{short} ({extractor})", f"{report['frechet_distance']:.4f}"),
-        ("KID (mean +- std)", f"{report['kid_mean']:.5f} +- {report['kid_std']:.5f}"),
+        ("KID (mean +- std)", _kid_line(report, protocol)),
         ("precision", f"{report['precision']:.4f}"),
         ("recall", f"{report['recall']:.4f}"),
     ]

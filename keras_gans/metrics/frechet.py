@@ -8,7 +8,40 @@ the distance between two Gaussians is
 (Dowson & Landau, 1982; used as FID by Heusel et al., 2017).
 """
 
+import warnings
+
 import numpy as np
+
+
+def warn_if_singular(n, d, what="activations", stacklevel=3):
+    """Warn (``UserWarning``) when ``n`` samples cannot give a full-rank ``d x d`` covariance.
+
+    A covariance estimated from ``n`` samples has rank at most ``n - 1``, so
+    with ``n <= d`` it is singular: the fitted Gaussian is flat in some
+    directions and the Frechet distance is biased (upwards, strongly) by the
+    sample count. It is still computed (tests and quick checks use few
+    samples); compare such values only with values of the same ``n``.
+
+    Args:
+        n: int, the smaller sample count.
+        d: int, features per sample.
+        what: str, which set(s), for the message.
+        stacklevel: int, passed to ``warnings.warn``.
+
+    Returns:
+        bool, whether it warned.
+    """
+    if n > d:
+        return False
+    warnings.warn(
+        f"Frechet distance from n={n} samples of d={d} features ({what}): with n <= d the "
+        f"covariance is singular (rank <= n - 1 = {n - 1} < d) and the distance is biased by the "
+        f"sample count; use more samples than features (n > {d}; kg.metrics.evaluate's "
+        "protocol uses 10,000) and compare only values computed with the same n.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return True
 
 
 def check_activation_set(x, name="activations", min_samples=2):
@@ -153,9 +186,18 @@ def frechet_distance(a, b):
     returns ``||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))``; the
     trace of the matrix square root is computed through a symmetric
     eigendecomposition (see ``trace_sqrt_product``), so singular covariances
-    need no ``eps`` offset and no complex parts arise. The estimate is biased
-    upwards for small sets: compare distances computed with the same sample
-    counts.
+    need no ``eps`` offset.
+
+    There is no complex-part check because there is no complex path: the
+    usual FID code takes ``scipy.linalg.sqrtm(S_a S_b)`` of a non-symmetric
+    product, which round-off can give small imaginary parts that must be
+    checked and dropped; here every square root is of a real symmetric
+    matrix, whose ``eigh`` eigenvalues are real by construction, and the tiny
+    negative ones round-off can leave are clipped to zero.
+
+    The estimate is biased upwards for small sets: compare distances computed
+    with the same sample counts. With ``n <= d`` (fewer samples than features
+    in either set) a covariance is singular and the bias large: it warns.
 
     Args:
         a: activations ``[n_a, d]``, ``n_a >= 2``.
@@ -163,6 +205,10 @@ def frechet_distance(a, b):
 
     Returns:
         python float >= 0.
+
+    Warns:
+        UserWarning: ``min(n_a, n_b) <= d``, naming ``n`` and ``d``
+        (see ``warn_if_singular``).
 
     Example:
         >>> import keras_gans as kg
@@ -172,6 +218,8 @@ def frechet_distance(a, b):
         4.0
     """
     a, b = check_activations(a, b)
+    n, d = min(len(a), len(b)), a.shape[1]
+    warn_if_singular(n, d, "both sets" if len(a) == len(b) else ("set a" if len(a) < len(b) else "set b"))
     mu_a, sigma_a = a.mean(axis=0), np.atleast_2d(np.cov(a, rowvar=False))
     mu_b, sigma_b = b.mean(axis=0), np.atleast_2d(np.cov(b, rowvar=False))
     return frechet_distance_from_statistics(mu_a, sigma_a, mu_b, sigma_b)

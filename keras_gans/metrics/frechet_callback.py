@@ -4,7 +4,11 @@ import keras
 import numpy as np
 
 from keras_gans.metrics.extractors import as_extractor, as_model_images
-from keras_gans.metrics.frechet import activation_statistics, frechet_distance_from_statistics
+from keras_gans.metrics.frechet import (
+    activation_statistics,
+    frechet_distance_from_statistics,
+    warn_if_singular,
+)
 
 
 def real_images(real_data, n, seed=0, split="test"):
@@ -73,7 +77,9 @@ class FrechetCallback(keras.callbacks.Callback):
     With the default extractor, 28x28x1 data is compared in the zoo
     classifier's 128-d features (the Frechet classifier distance, FCD) and
     other shapes in InceptionV3 features (FID). Values depend on
-    ``n_samples``: compare runs that use the same count.
+    ``n_samples``: compare runs that use the same count. With no more images
+    than feature dimensions (128 for the classifier, 2048 for InceptionV3) a
+    covariance is singular and the value strongly biased: it warns once.
 
     Args:
         real_data: real images ``[n, h, w, c]`` (uint8 or float in [-1, 1]),
@@ -148,7 +154,14 @@ class FrechetCallback(keras.callbacks.Callback):
                 "and real_data=domain-B images."
             )
         self.extractor = as_extractor(self.extractor, shape)
-        self._real_stats = activation_statistics(self.extractor(images, self.batch_size))
+        features = self.extractor(images, self.batch_size)
+        self._real_stats = activation_statistics(features)
+        n_fake = self.n_samples if self.inputs is None else min(self.n_samples, len(self.inputs))
+        # Once per fit, not every epoch: the counts do not change.
+        warn_if_singular(
+            min(len(features), n_fake), features.shape[1],
+            f"FrechetCallback {self.name!r}: {len(features)} real, {n_fake} generated", stacklevel=2,
+        )
 
     def samples(self):
         """The images this callback scores: ``n_samples`` from the model."""

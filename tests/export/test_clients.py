@@ -13,6 +13,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import grpc  # tensorflow-serving-api's dependency, installed by the test extras: missing fails, not skips
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -118,7 +119,6 @@ def test_rest_instances_and_labels(serving, exported, tiny_gans, tmp_path):
 
 
 def test_grpc_request_matches_signature_and_response_decodes(exported, tmp_path):
-    grpc = pytest.importorskip("grpc")
     from concurrent import futures
 
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc

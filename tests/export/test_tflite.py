@@ -7,16 +7,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+# In the test extras: without ai_edge_litert these tests fail, they do not skip.
+from ai_edge_litert import schema_py_generated as _schema
+from ai_edge_litert.interpreter import Interpreter
+
 import keras_gans as kg
-
-pytest.importorskip("ai_edge_litert")
-from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-
-from keras_gans.export import describe  # noqa: E402
+from keras_gans.export import describe
+from keras_gans.export.verify import _to_uint8
 
 #: Every operator the TFLite builtin op set defines (flatbuffer schema names).
-from ai_edge_litert import schema_py_generated as _schema  # noqa: E402
-
 BUILTINS = {name for name in vars(_schema.BuiltinOperator) if not name.startswith("_")} - {"CUSTOM"}
 
 
@@ -79,6 +78,9 @@ def test_quantize_modes_on_the_trained_zoo_generator(zoo_generator, tmp_path):
         sizes[mode] = os.path.getsize(path)
         assert reports[mode]["passed"], reports[mode]
         assert reports[mode]["threshold"] == kg.export.THRESHOLDS[mode]
+        # images_uint8 is the file's own images in uint8, in every mode (int8 included).
+        own = reports[mode]["signatures"]["serving_default"]["uint8_own_max_abs_diff"]
+        assert own <= kg.export.UINT8_TOLERANCE, (mode, own)
     params = zoo_generator.count_params()
     assert sizes["none"] > 4 * params * 0.95
     assert 0.45 < sizes["float16"] / sizes["none"] < 0.55
@@ -87,6 +89,54 @@ def test_quantize_modes_on_the_trained_zoo_generator(zoo_generator, tmp_path):
     assert reports["none"]["max_abs_diff"] < 1e-5
     assert reports["none"]["mean_abs_diff"] < reports["float16"]["mean_abs_diff"] < reports["dynamic"]["mean_abs_diff"]
     assert reports["dynamic"]["mean_abs_diff"] < reports["int8"]["mean_abs_diff"]
+
+
+def output_types(path):
+    """``[(builtin name, output tensor type names)]`` of every operator of a ``.tflite`` file."""
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(path)
+    op_names = {v: k for k, v in vars(_schema.BuiltinOperator).items() if not k.startswith("_")}
+    type_names = {v: k for k, v in vars(_schema.TensorType).items() if not k.startswith("_")}
+    sub = model.subgraphs[0]
+    return [
+        (
+            op_names[flatbuffer_utils.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex])],
+            tuple(type_names[sub.tensors[i].type] for i in op.outputs),
+        )
+        for op in sub.operators
+    ]
+
+
+def test_int8_images_uint8_is_computed_in_float_from_images(zoo_generator, tmp_path):
+    """int8: the network is int8, only the images -> images_uint8 tail is float, and they agree."""
+    path = kg.export.tflite(zoo_generator, tmp_path / "int8.tflite", quantize="int8")
+    ops = output_types(str(path))
+    float_ops = [name for name, types in ops if "FLOAT32" in types]
+    # One DEQUANTIZE makes `images`; clip, scale, shift and round stay float32 for images_uint8.
+    assert sorted(float_ops) == ["ADD", "DEQUANTIZE", "MUL", "RELU_N1_TO_1", "ROUND"], ops
+    assert ("CAST", ("UINT8",)) in ops
+    layers = [types for name, types in ops if name in ("FULLY_CONNECTED", "TRANSPOSE_CONV", "CONV_2D", "TANH")]
+    assert layers and all(types == ("INT8",) for types in layers), ops
+    runner = Interpreter(model_path=str(path)).get_signature_runner("serving_default")
+    out = runner(z=np.random.default_rng(0).standard_normal((64, 64)).astype("float32"))
+    own = np.abs(out["images_uint8"].astype(int) - _to_uint8(out["images"]).astype(int))
+    assert own.max() <= kg.export.UINT8_TOLERANCE  # measured 0 (55 before the tail stayed float)
+
+
+def test_verify_fails_an_int8_file_whose_uint8_output_is_requantized(zoo_generator, tmp_path, monkeypatch):
+    """The uint8 check is not vacuous: the converter's plain int8 output (tail quantized) fails it."""
+    import sys
+
+    module = sys.modules["keras_gans.export.tflite"]
+    monkeypatch.setattr(module, "_quantize_int8", lambda converter: converter.convert())
+    path = kg.export.tflite(zoo_generator, tmp_path / "plain.tflite", quantize="int8")
+    report = kg.export.verify(path, zoo_generator, n=32)
+    result = report["signatures"]["serving_default"]
+    # The float images are as good as in the fixed file; images_uint8 is posterized.
+    assert report["max_abs_diff"] <= kg.export.THRESHOLDS["int8"]
+    assert result["uint8_own_max_abs_diff"] > 10 and not result["uint8_consistent"]  # measured 55
+    assert not report["passed"]
 
 
 def test_mixed_bfloat16_tflite_stays_float32(tmp_path):

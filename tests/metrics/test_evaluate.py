@@ -9,7 +9,7 @@ import keras_gans as kg
 from keras_gans import metrics
 from keras_gans.cli import main
 
-FIELDS = ("frechet_distance", "kid_mean", "kid_std", "precision", "recall",
+FIELDS = ("frechet_distance", "kid_mean", "kid_std", "kid_stderr", "precision", "recall",
           "class_counts", "real_class_counts", "modes_covered")
 
 
@@ -45,10 +45,35 @@ def test_report_fields_and_protocol(fmnist_test, fmnist_extractor):
     # An untrained generator is far from the data.
     assert report["frechet_distance"] > 50 and report["recall"] < 0.1
 
+    # KID: mean, spread and standard error over the subsets, as kernel_distance gives them.
+    kid = metrics.kernel_distance(
+        fmnist_extractor(images[keep]), fmnist_extractor(gan.generate(300, seed=1)),
+        num_subsets=100, subset_size=300, seed=1,
+    )
+    assert report["kid_mean"] == pytest.approx(kid.mean, rel=1e-6)
+    assert report["kid_std"] == pytest.approx(kid.std, rel=1e-6)
+    assert report["kid_stderr"] == pytest.approx(kid.stderr, rel=1e-6)
+    assert report["kid_stderr"] == pytest.approx(report["kid_std"] / 10.0)  # 100 subsets
+
     text = metrics.format_report(report)
     for label in ("FCD (classifier.fashion_mnist)", "KID", "precision", "recall", "modes covered",
                   "Ankle boot", "protocol: 300 samples"):
         assert label in text
+    kid_line = next(line for line in text.splitlines() if line.startswith("KID"))
+    assert kid_line.endswith(
+        f"{report['kid_mean']:.5f} +- {report['kid_std']:.5f} (std), stderr {report['kid_stderr']:.5f}"
+    )
+
+
+def test_format_report_kid_line_of_reports_without_stderr():
+    """Cards written before kid_stderr: the standard error comes from the protocol's subset count."""
+    card = {"frechet_distance": 12.2265, "kid_mean": 0.2661727730375692, "kid_std": 0.03308131270834285,
+            "precision": 0.5081, "recall": 0.5553, "protocol": {"kid_subsets": 100}}
+    line = next(x for x in metrics.format_report(card).splitlines() if x.startswith("KID"))
+    assert line.endswith("0.26617 +- 0.03308 (std), stderr 0.00331")
+    del card["protocol"]
+    line = next(x for x in metrics.format_report(card).splitlines() if x.startswith("KID"))
+    assert line.endswith("0.26617 +- 0.03308")
 
 
 def test_conditional_gan_label_agreement(fmnist_extractor):

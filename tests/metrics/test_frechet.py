@@ -70,9 +70,11 @@ def test_singular_covariances_stay_real_and_symmetric():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(20, 64)), rng.normal(size=(30, 64)) + 0.5
     a[:, 0] = 0.0
-    value = metrics.frechet_distance(a, b)
+    with pytest.warns(UserWarning, match=r"n=20 samples of d=64 features"):
+        value = metrics.frechet_distance(a, b)
     assert np.isfinite(value) and value > 0
-    assert value == pytest.approx(metrics.frechet_distance(b, a), rel=1e-9)
+    with pytest.warns(UserWarning, match="covariance is singular"):
+        assert value == pytest.approx(metrics.frechet_distance(b, a), rel=1e-9)
     # The eigen route agrees with sqrtm on the regularized problem.
     eps = 1e-6 * np.eye(64)
     s_a, s_b = np.cov(a, rowvar=False) + eps, np.cov(b, rowvar=False) + eps
@@ -84,6 +86,25 @@ def test_singular_covariances_stay_real_and_symmetric():
     ) == pytest.approx(
         np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(s_a) + np.trace(s_b) - 2 * reference, rel=1e-6
     )
+
+
+def test_too_few_samples_for_the_features_warns_but_computes():
+    """n <= d: a singular covariance and a strongly biased value; warned about, not refused."""
+    import warnings
+
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(200, 8)), rng.normal(size=(8, 8))
+    with pytest.warns(UserWarning, match=r"n=8 samples of d=8 features \(set b\).*more samples than features") as caught:
+        value = metrics.frechet_distance(a, b)
+    assert len(caught) == 1 and np.isfinite(value)
+    assert "rank <= n - 1 = 7 < d" in str(caught[0].message)
+    assert caught[0].filename == __file__  # points at the caller
+    # The bias it warns about: the same distribution, far from 0 at n = d.
+    assert value > metrics.frechet_distance(a, rng.normal(size=(2000, 8))) * 10
+    # One more sample than features: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics.frechet_distance(a, rng.normal(size=(9, 8)))
 
 
 def test_returns_python_float_from_float32_input():

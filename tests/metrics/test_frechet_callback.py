@@ -1,4 +1,7 @@
-"""FrechetCallback: values in logs, seen by EarlyStopping and History, equal to a direct computation."""
+"""FrechetCallback: values in logs, seen by EarlyStopping, ModelCheckpoint and History, equal to a direct computation."""
+
+import os
+import warnings
 
 import keras
 import numpy as np
@@ -21,6 +24,7 @@ def fcd_real_subset(real, n):
     return real[keep]
 
 
+@pytest.mark.filterwarnings("ignore:Frechet distance from n=:UserWarning")  # small n on purpose
 def test_logs_reach_early_stopping_history_and_match_direct_value(small_data, fmnist_test, fmnist_extractor):
     images, _ = small_data
     real = fmnist_test[0][:300]
@@ -47,6 +51,7 @@ def test_logs_reach_early_stopping_history_and_match_direct_value(small_data, fm
     assert logged[-1] == pytest.approx(metrics.frechet_distance(real_features, fake_features), rel=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Frechet distance from n=:UserWarning")  # small n on purpose
 def test_conditional_gan_cycles_labels(small_data, fmnist_extractor):
     images, labels = small_data
     gan = kg.models.ConditionalGAN(latent_dim=16, width=8, embedding_dim=4, seed=0)
@@ -74,6 +79,7 @@ def test_bad_arguments_and_shapes(small_data, fmnist_extractor):
         fcd.on_train_begin()
 
 
+@pytest.mark.filterwarnings("ignore:Frechet distance from n=:UserWarning")  # small n on purpose
 def test_cyclegan_translates_inputs(small_data, fmnist_extractor):
     images, labels = small_data
     sneakers, boots = images[labels == 7], images[labels == 9]
@@ -89,3 +95,59 @@ def test_cyclegan_translates_inputs(small_data, fmnist_extractor):
         fmnist_extractor(gan.translate(sneakers[:20])),
     )
     assert fcd.compute() == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer:UserWarning")  # weights only
+def test_model_checkpoint_after_the_callback_keeps_the_best_epoch(small_data, fmnist_test, fmnist_extractor, tmp_path):
+    """ModelCheckpoint(monitor="fcd", save_best_only=True) listed after the callback saves the best epoch."""
+    images, _ = small_data
+    real = fmnist_test[0][:300]
+    gan = kg.models.DCGAN(latent_dim=16, width=8, seed=0)
+    gan.compile()
+    fcd = metrics.FrechetCallback(real, n_samples=200, extractor=fmnist_extractor)
+    path = str(tmp_path / "best.weights.h5")
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        path, monitor="fcd", mode="min", save_best_only=True, save_weights_only=True
+    )
+    snapshots, writes = {}, {}
+
+    def record(epoch, logs):
+        snapshots[epoch] = gan.generator.get_weights()
+        writes[epoch] = os.path.getmtime(path) if os.path.exists(path) else None
+
+    history = gan.fit(
+        kg.data.to_pipeline(images, batch_size=64, seed=0), epochs=3, verbose=0,
+        callbacks=[fcd, checkpoint, keras.callbacks.LambdaCallback(on_epoch_end=record)],
+    )
+    logged = history.history["fcd"]
+    best = int(np.argmin(logged))
+    assert os.path.isfile(path)
+    assert checkpoint.best == min(logged)  # it monitored the value the callback logged
+    # The file holds the best epoch's weights, not the last epoch's (when they differ).
+    fresh = kg.models.DCGAN(latent_dim=16, width=8, seed=5)
+    fresh.compile()
+    fresh.load_weights(path)
+    for saved, expected in zip(fresh.generator.get_weights(), snapshots[best]):
+        np.testing.assert_array_equal(saved, expected)
+    # Its samples score the best value (same latents, same real subset).
+    rescore = metrics.FrechetCallback(real, n_samples=200, extractor=fmnist_extractor)
+    rescore.set_model(fresh)
+    assert rescore.compute() == pytest.approx(min(logged), rel=1e-5)
+    # Written on the first epoch and on each improvement only.
+    improved = [e for e in range(3) if logged[e] == min(logged[: e + 1])]
+    assert writes[0] is not None
+    for epoch in range(1, 3):
+        if epoch not in improved:
+            assert writes[epoch] == writes[epoch - 1]
+
+
+def test_too_few_samples_for_the_features_warns_once(small_data, fmnist_extractor):
+    images, _ = small_data
+    gan = kg.models.DCGAN(latent_dim=16, width=8, seed=0)
+    fcd = metrics.FrechetCallback(images, n_samples=20, extractor=fmnist_extractor)
+    fcd.set_model(gan)
+    with pytest.warns(UserWarning, match=r"n=20 samples of d=128 features \(FrechetCallback 'fcd'"):
+        fcd.on_train_begin()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not again on every evaluation
+        assert np.isfinite(fcd.compute())

@@ -46,6 +46,7 @@ def test_identity_translator_scores_as_no_translation(fmnist_test, fmnist_extrac
     json.dumps(report)
 
 
+@pytest.mark.filterwarnings("ignore:Frechet distance from n=:UserWarning")  # n=100 on purpose
 def test_swapping_the_translators_swaps_the_scores(fmnist_extractor):
     gan = kg.models.CycleGAN(image_shape=(28, 28, 1), width=8, n_blocks=1, discriminator_layers=1, seed=0)
     swapped = kg.models.CycleGAN(
@@ -71,6 +72,7 @@ def test_refusals():
         metrics.format_translation_report({"frechet_distance": 1.0})
 
 
+@pytest.mark.filterwarnings("ignore:Frechet distance from n=:UserWarning")  # n=100 on purpose
 def test_cli_evaluate_cyclegan(tmp_path, capsys):
     path = str(tmp_path / "cyclegan.keras")
     identity_cyclegan().save(path)

@@ -232,3 +232,21 @@ def test_networks_cover_the_documented_image_shapes():
         d = kg.networks.dcgan_discriminator(shape, width=8)
         assert g.output_shape == (None,) + shape
         assert d.output_shape == (None, 1)
+
+
+def test_fit_rejects_a_dataset_that_yields_dicts():
+    gan = tiny()
+    dicts = tf.data.Dataset.from_tensor_slices({"image": np.zeros((8, 28, 28, 1), "float32")}).batch(4)
+    with pytest.raises(ValueError, match="the dataset yields dicts: map it to image batches"):
+        gan.fit(dicts, epochs=1, verbose=0)
+
+
+def test_a_step_on_an_empty_tuple_raises_the_documented_error():
+    # fit cannot hand train_step an empty tuple: tf.data has no zero-component
+    # elements and Keras's generator/list adapters fail on () before the step
+    # (TypeError / KeyError). Custom loops can: the step names the problem.
+    gan = tiny()
+    with pytest.raises(ValueError, match="the dataset yields empty tuples"):
+        gan.unpack_data(())
+    with pytest.raises(ValueError, match="the dataset yields empty tuples"):
+        gan.train_step(())
