@@ -99,7 +99,9 @@ class SampleGrid(keras.callbacks.Callback):
             ``every`` divides it).
         n: int, images per grid.
         seed: int, seed of the fixed latent batch.
-        inputs: optional array of input images (CycleGAN translates them).
+        inputs: array of domain-A images in [-1, 1]: required for a CycleGAN
+            (the grid pairs each with its translation); checked when
+            training begins, so a missing one fails before the first epoch.
 
     Example:
         >>> gan.fit(ds, epochs=10, callbacks=[kg.callbacks.SampleGrid("runs/dcgan")])  # doctest: +SKIP
@@ -116,10 +118,26 @@ class SampleGrid(keras.callbacks.Callback):
         self.inputs = inputs
         self.paths = []
 
+    def on_train_begin(self, logs=None):
+        # Fail now, not after the first epoch has trained.
+        if getattr(self.model, "data_kind", None) != "unpaired":
+            return
+        if self.inputs is None:
+            raise ValueError(
+                f"SampleGrid on a {type(self.model).__name__} needs the images to translate: pass "
+                "inputs=a batch of domain-A images in [-1, 1] (SampleGrid(out_dir, inputs=a_images))."
+            )
+        if hasattr(self.model, "_check_inputs"):
+            self.model._check_inputs(self.inputs, "SampleGrid inputs")
+
+    def render(self):
+        """The images of this callback's grid for the model's current weights."""
+        return self.model.preview(self.n, seed=self.seed, inputs=self.inputs)
+
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        images = self.model.preview(self.n, seed=self.seed, inputs=self.inputs)
+        images = self.render()
         path = os.path.join(self.out_dir, f"epoch_{epoch + 1:03d}.png")
         save_grid(images, path)
         self.paths.append(path)

@@ -54,7 +54,8 @@ def _add_train(sub):
     p.add_argument("--epochs", type=_positive_int, default=5,
                    help="total epochs (a resumed run continues up to it)")
     p.add_argument("--batch-size", type=_positive_int, default=None,
-                   help="images per batch (default: the family's; --resume: the run's)")
+                   help="images per batch (default: 128; cyclegan 16; wgan_gp 64 x critic_steps = 320; "
+                        "--resume: the run's)")
     p.add_argument("--steps-per-epoch", type=_positive_int, default=None,
                    help="batches per epoch (default: one pass over the data; --resume: the run's)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, sample grids, history")
@@ -62,7 +63,9 @@ def _add_train(sub):
                    help="continue from OUT/model.keras with its optimizers, noise state and data position")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                   help="constructor argument of the family, e.g. --config latent_dim=64 (repeatable)")
+                   help="constructor argument of the family, e.g. --config latent_dim=64 (repeatable); "
+                        "cyclegan's decay_steps defaults to the run's epochs x steps per epoch (the "
+                        "paper's decay over the second half; decay_steps=null: a constant rate)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the training noise and data order (default 0; --resume: the run's)")
     p.add_argument("--learning-rate", type=_positive_float, default=None,
@@ -153,15 +156,82 @@ def _add_sample(sub):
     p = sub.add_parser(
         "sample",
         help="write a grid of samples from a .keras file or a zoo name",
-        description="Generate images from a trained GAN (.keras path) or a zoo entry and save a PNG grid.",
+        description=(
+            "Generate images from a trained GAN (.keras path) or a zoo entry and save a PNG grid. "
+            "A CycleGAN translates real domain-A images instead: N // 2 images drawn (by --seed) from "
+            "the test split, each followed by its A -> B translation. Their source is --dataset and "
+            "--classes when given; else the zoo entry's evaluation protocol, or run.json beside a "
+            "run's model.keras; else fashion_mnist with classes 7,9 (sneakers -> ankle boots)."
+        ),
     )
     p.add_argument("model", help="path to a .keras file, or a zoo name such as dcgan.fashion_mnist")
-    p.add_argument("--n", type=_positive_int, default=64, help=f"number of images (at most {MAX_SAMPLES})")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=_positive_int, default=64,
+                   help=f"number of images (at most {MAX_SAMPLES}); CycleGAN: N // 2 input/translation pairs")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the latents (CycleGAN: of which test images are translated)")
     p.add_argument("--labels", default=None,
                    help="conditional GANs: comma-separated class ids (default: cycle through classes)")
+    p.add_argument("--dataset", default=None,
+                   help="CycleGAN: source of the domain-A test images (default: the model's training data "
+                        "when known, else fashion_mnist)")
+    p.add_argument("--classes", default=None, metavar="A,B",
+                   help="CycleGAN: class ids of domains A and B in --dataset (default: the model's when "
+                        "known; 7,9 for fashion_mnist; none for cycle_gan/* or folders with testA/testB)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.set_defaults(run=_cmd_sample)
+
+
+def _translation_source(model, dataset, classes):
+    """``(dataset, classes)`` of a CycleGAN's domain-A images for ``keras-gans sample``.
+
+    Explicit flags first; then a zoo entry's evaluation protocol or the
+    ``run.json`` beside a run's ``model.keras``; then Fashion-MNIST 7 -> 9.
+    A given ``--dataset`` without ``--classes`` uses no classes (its own
+    domains), unless it is the known source, whose classes are kept.
+    """
+    import json
+
+    known = None
+    if os.path.exists(model):
+        run = os.path.join(os.path.dirname(os.path.abspath(model)), "run.json")
+        if os.path.isfile(run):
+            try:
+                with open(run) as f:
+                    record = json.load(f)
+                if record.get("family") == "cyclegan" and record.get("dataset"):
+                    known = (record["dataset"], record.get("classes"))
+            except (OSError, ValueError, AttributeError):
+                known = None
+    else:
+        from keras_gans import zoo
+
+        card = zoo.card(model)
+        protocol = card.get("protocol", {})
+        if protocol.get("dataset") or card.get("dataset"):
+            known = (protocol.get("dataset") or card.get("dataset"), protocol.get("classes"))
+    if known is None:
+        known = ("fashion_mnist", [7, 9])
+    if dataset is None:
+        return known[0], classes if classes is not None else known[1]
+    if classes is None and dataset == known[0]:
+        classes = known[1]
+    return dataset, classes
+
+
+def _translation_inputs(gan, model, dataset, classes, n, seed):
+    """``n // 2`` (at least 1) domain-A test images in [-1, 1], picked by ``seed``."""
+    import numpy as np
+
+    from keras_gans import trainer
+
+    dataset, classes = _translation_source(model, dataset, classes)
+    images = trainer.training_arrays(type(gan), dataset, classes=classes, split="test")[0]
+    pick = np.random.default_rng(seed).permutation(len(images))[: max(n // 2, 1)]
+    images = np.asarray(images)[np.sort(pick)]
+    if images.dtype == np.uint8:
+        images = images.astype("float32") / 127.5 - 1.0
+    where = f"{dataset}" + (f" (classes {','.join(map(str, classes))})" if classes else "")
+    return images, where
 
 
 def load_any(model):
@@ -189,17 +259,28 @@ def _cmd_sample(args):
     labels = None
     if args.labels is not None:
         labels = np.resize(np.array(_parse_ints(args.labels, "--labels"), "int32"), args.n)
+    classes = _parse_ints(args.classes, "--classes") if args.classes is not None else None
+    if classes is not None and len(classes) != 2:
+        raise UsageError(f"--classes takes two class ids A,B, got {args.classes}")
     from keras_gans.callbacks import save_grid
 
     gan = load_any(args.model)
+    if gan.data_kind != "unpaired" and (args.dataset is not None or classes is not None):
+        raise UsageError(f"--dataset and --classes apply to cyclegan models; {args.model} is a {gan.family}")
     if labels is not None:
         if not hasattr(gan, "num_classes"):
             raise UsageError(f"--labels needs a conditional GAN, but {args.model} is a {gan.family} model")
-        images = gan.generate(args.n, seed=args.seed, labels=labels)
+        images = gan.generate(args.n, labels=labels, seed=args.seed)
+        what = f"{args.n} images"
+    elif gan.data_kind == "unpaired":
+        inputs, where = _translation_inputs(gan, args.model, args.dataset, classes, args.n, args.seed)
+        images = gan.preview(2 * len(inputs), seed=args.seed, inputs=inputs)
+        what = f"{len(inputs)} domain-A test images of {where}, each beside its translation,"
     else:
         images = gan.preview(args.n, seed=args.seed)
+        what = f"{args.n} images"
     save_grid(images, args.out)
-    print(f"wrote {args.out} ({args.n} images from {args.model})")
+    print(f"wrote {args.out} ({what} from {args.model})")
     return 0
 
 

@@ -164,7 +164,7 @@ def hinge_generator_loss(fake_outputs):
     return -_mean(fake_outputs)
 
 
-def wasserstein_gradient_penalty(critic, real, fake, seed=None, target=1.0):
+def wasserstein_gradient_penalty(critic, real, fake, seed=None, target=1.0, eps=None):
     """WGAN-GP gradient penalty: ``mean((||grad critic(x_hat)||_2 - target)^2)``.
 
     ``x_hat = eps * real + (1 - eps) * fake`` with ``eps ~ U[0, 1]`` drawn once
@@ -178,6 +178,9 @@ def wasserstein_gradient_penalty(critic, real, fake, seed=None, target=1.0):
         fake: Tensor of generated samples, same shape as ``real``.
         seed: ``keras.random.SeedGenerator`` or int for ``eps``; None draws fresh noise.
         target: float, the gradient norm the penalty pulls toward.
+        eps: optional tensor ``[batch, 1, ..., 1]`` of interpolation
+            coefficients in [0, 1] to use instead of a draw (``seed`` must then
+            be None); ``kg.models.WGANGP`` passes its replica-aware draw.
 
     Returns:
         Scalar float32 tensor.
@@ -201,9 +204,14 @@ def wasserstein_gradient_penalty(critic, real, fake, seed=None, target=1.0):
             f"real and fake must have the same shape to be interpolated, got {real.shape} "
             f"and {fake.shape}."
         )
-    batch = tf.shape(real)[0]
-    eps_shape = tf.concat([[batch], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
-    eps = random.uniform(eps_shape, 0.0, 1.0, seed=seed)
+    if eps is None:
+        batch = tf.shape(real)[0]
+        eps_shape = tf.concat([[batch], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
+        eps = random.uniform(eps_shape, 0.0, 1.0, seed=seed)
+    elif seed is not None:
+        raise ValueError("pass either eps or seed, not both: eps is used as given.")
+    else:
+        eps = tf.cast(eps, "float32")
     x_hat = eps * real + (1.0 - eps) * fake
     with tf.GradientTape() as tape:
         tape.watch(x_hat)

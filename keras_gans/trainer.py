@@ -25,8 +25,23 @@ import numpy as np
 
 from keras_gans import callbacks as callbacks_lib
 
-#: Per-family batch size used when none is given.
-DEFAULT_BATCH_SIZE = {"cyclegan": 16}
+#: Per-family batch size used when none is given (others: 128). WGAN-GP's
+#: is ``64 * critic_steps`` (320 for the default 5), so each critic step gets
+#: the paper's 64 images and no image of a batch is left out.
+DEFAULT_BATCH_SIZE = {"cyclegan": 16, "wgan_gp": 320}
+
+
+def default_batch_size(family, config=None):
+    """The batch size ``train`` uses for ``family`` when none is given.
+
+    Example:
+        >>> default_batch_size("wgan_gp"), default_batch_size("wgan_gp", {"critic_steps": 3})
+        (320, 192)
+    """
+    steps = (config or {}).get("critic_steps")
+    if family == "wgan_gp" and isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1:
+        return 64 * steps
+    return DEFAULT_BATCH_SIZE.get(family, 128)
 #: Files of a run folder a resume reads.
 RUN_FILE = "run.json"
 
@@ -408,9 +423,14 @@ def train(
             a resume reuses the run's).
         epochs: int, the total number of epochs (a resumed run continues up to it).
         out: str, the run folder.
-        batch_size: int or None for the family default (a resume reuses the run's).
+        batch_size: int or None for the family default: 16 for CycleGAN,
+            ``64 * critic_steps`` (320) for WGAN-GP, else 128 (a resume reuses the run's).
         steps_per_epoch: int or None for one pass over the data (a resume reuses the run's).
         config: dict of constructor arguments of the family (unknown keys are an error).
+            A CycleGAN config without ``decay_steps`` gets ``epochs * steps_per_epoch``
+            (the paper's schedule: constant for the first half, then linear to 0);
+            pass ``decay_steps=None`` for a constant rate. A resume keeps the
+            checkpoint's value.
         compile_config: dict of ``compile`` arguments.
         seed: int, seed of the training noise and of the data order (default 0;
             a resume reuses the run's).
@@ -471,17 +491,28 @@ def train(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an int in [0, 2**32), got {seed!r}.")
     seed = int(seed)
-    batch_size = settings["batch_size"] or DEFAULT_BATCH_SIZE.get(family, 128)
+    batch_size = settings["batch_size"] or default_batch_size(family, config)
     settings.update(seed=seed, batch_size=batch_size)
+
+    arrays = training_arrays(cls, dataset, classes=classes)
+    per_pass = batches_per_pass([len(a) for a in arrays], batch_size)
+    spe = int(settings["steps_per_epoch"] or per_pass)
+    settings["steps_per_epoch"] = spe
 
     strat = make_strategy(strategy)
     with strat.scope():
         if resume:
+            # The checkpoint's config (decay_steps included) is kept as saved.
             gan = load_gan_file(model_path, expected_family=family)
             if not gan.compiled:
                 gan.compile(**(compile_config or {}))
         else:
             config.setdefault("seed", seed)
+            if "decay_steps" in cls.config_keys():
+                # CycleGAN: the paper's schedule by default, the rate held for
+                # the first half of the run and decayed linearly to 0 over the
+                # second; an explicit decay_steps (None: constant) wins.
+                config.setdefault("decay_steps", int(epochs) * spe)
             try:
                 gan = cls(**config)
             except (TypeError, ValueError, OverflowError) as err:
@@ -491,13 +522,9 @@ def train(
             for role, opt in gan.optimizers().items():
                 set_learning_rate(opt, float(learning_rate), role)
 
-    arrays = training_arrays(cls, dataset, classes=classes)
     if cls.data_kind == "labelled" and hasattr(gan, "check_labels"):
         gan.check_labels(arrays[1], len(arrays[1]))
     _check_image_shapes(gan, cls.data_kind, arrays)
-    per_pass = batches_per_pass([len(a) for a in arrays], batch_size)
-    spe = int(settings["steps_per_epoch"] or per_pass)
-    settings["steps_per_epoch"] = spe
 
     step = 0
     if resume:

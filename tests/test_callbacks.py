@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 
+import keras
 import numpy as np
 import pytest
 
@@ -141,3 +142,64 @@ def test_a_backup_taken_mid_epoch_refuses_another_epoch_length_and_a_damaged_rec
         GANBackupAndRestore(str(backup_dir)).initial_epoch
     with pytest.raises(ValueError, match="save_freq must be 'epoch' or a positive int"):
         GANBackupAndRestore(str(backup_dir), save_freq=0)
+
+
+# ------------------------------------------------------------------ SampleGrid
+class KeepWeights(keras.callbacks.Callback):
+    """Record the generator's weights at each epoch end (runs after SampleGrid)."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append([w.copy() for w in self.model.generator.get_weights()])
+
+
+def png_pixels(path):
+    """A grid PNG as uint8 gray values (SampleGrid writes gray images as RGBA)."""
+    from matplotlib import image as mpimg
+
+    pixels = mpimg.imread(path)
+    assert pixels.ndim == 3 and pixels.shape[2] in (3, 4)
+    np.testing.assert_array_equal(pixels[..., 0], pixels[..., 1])  # gray
+    return np.round(pixels[..., 0] * 255).astype("uint8")
+
+
+def test_sample_grid_saves_one_png_per_epoch_from_fixed_latents(gan, stream, tmp_path):
+    grid = kg.callbacks.SampleGrid(tmp_path / "samples", every=1, n=10, seed=3)
+    kept = KeepWeights()
+    gan.fit(stream, epochs=2, steps_per_epoch=3, callbacks=[grid, kept], verbose=0, shuffle=False)
+    paths = [str(tmp_path / "samples" / f"epoch_00{e}.png") for e in (1, 2)]
+    assert grid.paths == paths and sorted(os.listdir(tmp_path / "samples")) == ["epoch_001.png", "epoch_002.png"]
+    first, second = png_pixels(paths[0]), png_pixels(paths[1])
+    # 10 images of 28x28 in ceil(sqrt(10)) = 4 columns and 3 rows.
+    assert first.shape == second.shape == (3 * 28, 4 * 28)
+    assert not np.array_equal(first, second)  # the weights moved between the epochs
+    # Each grid is what the same latents (the callback's seed) give with that
+    # epoch's weights: re-rendering with them reproduces the file exactly.
+    for epoch, (weights, pixels) in enumerate(zip(kept.weights, (first, second)), 1):
+        gan.generator.set_weights(weights)
+        images = gan.preview(10, seed=3)
+        np.testing.assert_array_equal(images, gan.generate(10, seed=3))
+        again = kg.callbacks.save_grid(images, str(tmp_path / f"again_{epoch}.png"))
+        np.testing.assert_array_equal(png_pixels(again), pixels)
+        # (matplotlib's gray colormap may round a level by one)
+        assert np.abs(kg.callbacks.image_grid(images).astype(int) - pixels).max() <= 1
+    # The slots past the 10th image stay black.
+    assert (second[2 * 28 :, 2 * 28 :] == 0).all()
+
+
+def test_sample_grid_on_a_cyclegan_without_inputs_fails_before_training(tmp_path):
+    cyclegan = kg.models.CycleGAN(image_shape=(28, 28, 1), width=8, n_blocks=1, discriminator_layers=1)
+    cyclegan.compile()
+    a = np.zeros((4, 28, 28, 1), "float32")
+    data = kg.trainer.batch_stream((a, a), 2, independent=True)[0]
+    with pytest.raises(ValueError, match=r"SampleGrid on a CycleGAN needs the images to translate: pass inputs="):
+        cyclegan.fit(data, epochs=1, steps_per_epoch=1, verbose=0,
+                     callbacks=[kg.callbacks.SampleGrid(tmp_path / "samples")])
+    assert int(cyclegan.g_optimizer.iterations.numpy()) == 0  # nothing trained
+    assert not (tmp_path / "samples").exists()
+    with pytest.raises(ValueError, match=r"SampleGrid inputs must have shape \[n >= 1, 28, 28, 1\]"):
+        cyclegan.fit(data, epochs=1, steps_per_epoch=1, verbose=0,
+                     callbacks=[kg.callbacks.SampleGrid(tmp_path / "samples", inputs=np.zeros((2, 8, 8, 1)))])

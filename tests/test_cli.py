@@ -142,3 +142,66 @@ def test_a_diverging_run_exits_1_naming_the_step_and_loss(capsys, tmp_path, fmni
         np.isfinite(v.numpy()).all() for v in kg.saving.load_gan_file(out / "model.keras").variables
         if "float" in v.dtype
     )
+
+
+# ---------------------------------------------------------------- sample
+def png_gray(path):
+    from matplotlib import image as mpimg
+
+    return np.round(mpimg.imread(str(path))[..., 0] * 255).astype("uint8")
+
+
+@pytest.fixture
+def offline_zoo(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_GANS_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_GANS_HOME", str(tmp_path / "home"))
+
+
+def test_sample_a_zoo_cyclegan_translates_test_images_of_its_domains(capsys, tmp_path, offline_zoo, fmnist_test):
+    out = tmp_path / "pairs.png"
+    code = main(["sample", "cyclegan.sneaker2boot", "--n", "8", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "4 domain-A test images of fashion_mnist (classes 7,9)" in captured.out
+    grid = png_gray(out)
+    assert grid.shape == (3 * 28, 3 * 28)  # 4 pairs = 8 images in a 3x3 grid
+    # Cells 0, 2, 4, 6 are the inputs: sneakers of the test split, in [-1, 1] -> gray levels.
+    sneakers = fmnist_test[0][fmnist_test[1] == 7][..., 0]
+    first = grid[:28, :28].astype(int)
+    assert np.abs(sneakers.astype(int) - first).max(axis=(1, 2)).min() <= 1
+    # Other flags pick other images; --classes reverses the domains' source.
+    code = main(["sample", "cyclegan.sneaker2boot", "--n", "2", "--seed", "1", "--classes", "9,7",
+                 "--out", str(tmp_path / "boots.png")])
+    assert code == 0, capsys.readouterr().err
+    assert png_gray(tmp_path / "boots.png").shape == (28, 2 * 28)
+
+
+def test_sample_a_cyclegan_run_uses_the_classes_it_was_trained_on(capsys, tmp_path, fmnist_test):
+    result = kg.trainer.train(
+        "cyclegan", dataset="fashion_mnist", classes=(5, 7), batch_size=2, epochs=1, steps_per_epoch=1,
+        config={"width": 8, "n_blocks": 1, "discriminator_layers": 1, "pool_size": 0},
+        out=str(tmp_path / "run"), verbose=0,
+    )
+    capsys.readouterr()
+    code = main(["sample", result["model"], "--n", "4", "--out", str(tmp_path / "grid.png")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "2 domain-A test images of fashion_mnist (classes 5,7)" in captured.out
+    sandals = fmnist_test[0][fmnist_test[1] == 5][..., 0].astype(int)
+    first = png_gray(tmp_path / "grid.png")[:28, :28].astype(int)
+    assert np.abs(sandals - first).max(axis=(1, 2)).min() <= 1
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["dcgan.fashion_mnist", "--classes", "7"], "--classes takes two class ids A,B"),
+        (["dcgan.fashion_mnist", "--classes", "7,9"], "--dataset and --classes apply to cyclegan models"),
+        (["dcgan.fashion_mnist", "--dataset", "mnist"], "--dataset and --classes apply to cyclegan models"),
+    ],
+)
+def test_sample_translation_flags_on_a_wrong_model_exit_2(capsys, tmp_path, offline_zoo, argv, message):
+    out = tmp_path / "grid.png"
+    code, err = run(capsys, ["sample", *argv, "--out", str(out)])
+    assert_one_line_usage_error(code, err, message)
+    assert not out.exists()

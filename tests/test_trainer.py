@@ -249,6 +249,19 @@ def test_a_stream_started_at_step_s_yields_what_a_stream_from_0_yields_from_s(n,
     assert len(np.unique(first_pass)) == per_pass * batch_size
 
 
+# ------------------------------------------------------------ default batch sizes
+def test_default_batch_sizes_give_wgan_gp_64_images_per_critic_step(fmnist_train, tmp_path):
+    assert trainer.default_batch_size("dcgan") == trainer.default_batch_size("cgan") == 128
+    assert trainer.default_batch_size("cyclegan") == 16
+    assert trainer.default_batch_size("wgan_gp") == 320  # 5 critic chunks of 64, none left out
+    assert trainer.default_batch_size("wgan_gp", {"critic_steps": 3}) == 192
+    result = trainer.train("wgan_gp", dataset=fmnist_train[0][:640], epochs=1, steps_per_epoch=1,
+                           config={**TINY, "critic_steps": 2}, out=str(tmp_path / "run"), verbose=0)
+    with open(tmp_path / "run" / "run.json") as f:
+        assert json.load(f)["batch_size"] == 128  # 64 x critic_steps=2
+    assert int(result["gan"].d_optimizer.iterations) == 2
+
+
 # ------------------------------------------------------------ --learning-rate
 def test_set_learning_rate_rescales_linear_decay_and_refuses_other_schedules():
     plain = keras.optimizers.Adam(2e-4)
@@ -277,6 +290,40 @@ def test_train_cyclegan_with_decay_and_learning_rate(tmp_path, fmnist_train):
         learning_rate=1e-3, out=str(tmp_path / "run"), verbose=0,
     )
     gan = load_gan_file(result["model"])
+    assert gan.decay_steps == 4  # the explicit value wins over epochs * steps_per_epoch = 2
     for opt in gan.optimizers().values():
         assert int(opt.iterations) == 2
         assert float(opt.learning_rate) == pytest.approx(1e-3)  # step 2 of 4: the last at the full rate
+
+
+TINY_CYCLEGAN = {"width": 8, "n_blocks": 1, "discriminator_layers": 1, "pool_size": 4}
+
+
+def _decay_of(gan):
+    """The ``(total_steps, decay_start)`` of every optimizer's LinearDecay, or None for a constant rate."""
+    out = set()
+    for opt in gan.optimizers().values():
+        rate = opt._learning_rate
+        out.add((rate.total_steps, rate.decay_start) if isinstance(rate, kg.models.LinearDecay) else None)
+    assert len(out) == 1, out
+    return out.pop()
+
+
+def test_train_cyclegan_decays_over_the_whole_run_by_default_and_a_resume_keeps_it(tmp_path, fmnist_train):
+    run = dict(dataset="fashion_mnist", classes=(7, 9), batch_size=8, steps_per_epoch=2,
+               out=str(tmp_path / "run"), verbose=0)
+    result = trainer.train("cyclegan", epochs=2, config=TINY_CYCLEGAN, **run)
+    assert result["gan"].decay_steps == 4  # 2 epochs x 2 steps
+    gan = load_gan_file(result["model"])
+    assert gan.decay_steps == 4 and _decay_of(gan) == (4, 2)  # constant for 2 steps, then to 0 at 4
+    # A resume to a longer run keeps the checkpoint's schedule (the config comes from it).
+    resumed = trainer.train("cyclegan", epochs=3, resume=True, **{**run, "classes": None})
+    assert resumed["gan"].decay_steps == 4 and _decay_of(resumed["gan"]) == (4, 2)
+
+
+def test_train_cyclegan_with_decay_steps_none_keeps_a_constant_rate(tmp_path, fmnist_train):
+    result = trainer.train(
+        "cyclegan", dataset="fashion_mnist", classes=(7, 9), batch_size=8, epochs=2, steps_per_epoch=2,
+        config={**TINY_CYCLEGAN, "decay_steps": None}, out=str(tmp_path / "run"), verbose=0,
+    )
+    assert result["gan"].decay_steps is None and _decay_of(result["gan"]) is None

@@ -76,7 +76,7 @@ class ConditionalGAN(GAN):
         >>> gan = kg.models.ConditionalGAN(latent_dim=64, num_classes=10, width=16)
         >>> gan.compile()
         >>> gan.fit(kg.data.load("fashion_mnist", labels=True), epochs=1)  # doctest: +SKIP
-        >>> gan.generate(4, seed=0, labels=[7, 7, 9, 9]).shape
+        >>> gan.generate(4, labels=[7, 7, 9, 9], seed=0).shape
         (4, 28, 28, 1)
     """
 
@@ -164,26 +164,28 @@ class ConditionalGAN(GAN):
             )
         return array.astype("int32")
 
-    def generate(self, n, seed=None, batch_size=256, *, labels=None):
+    def generate(self, n, labels=None, seed=None, batch_size=256):
         """Generate ``n`` images of the requested classes.
 
         Args:
             n: int, how many images.
-            seed: int for reproducible samples, None for fresh ones.
-            batch_size: int, images per forward pass.
             labels: None (cycle through the classes: ``arange(n) % num_classes``),
                 an int (all ``n`` of that class) or ``n`` ints in ``[0, num_classes)``.
+            seed: int for reproducible samples, None for fresh ones.
+            batch_size: int, images per forward pass.
 
         Returns:
             float32 ``np.ndarray`` ``[n, height, width, channels]`` in [-1, 1].
 
         Example:
-            >>> sneakers = gan.generate(8, seed=0, labels=7)
+            >>> sneakers = gan.generate(8, labels=7, seed=0)
+            >>> same = gan.generate(8, 7, 0)  # positional: n, labels, seed
         """
         n = self._check_count(n)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise ValueError(
-                f"seed must be an int or None, got {type(seed).__name__}: pass classes as labels=..."
+                f"seed must be an int or None, got {type(seed).__name__}: the signature is "
+                "generate(n, labels=None, seed=None, batch_size=256)."
             )
         if labels is None:
             labels = np.arange(n, dtype="int32") % self.num_classes

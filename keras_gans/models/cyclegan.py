@@ -136,8 +136,12 @@ class CycleGAN(GAN):
     ``N // 2`` steps and then decays linearly to 0 at step ``N``
     (``LinearDecay``), as the paper does over its second 100 epochs: set
     ``N`` to the number of batches of the whole run
-    (``epochs * steps_per_epoch``). With ``decay_steps=None`` the rate stays
-    constant. Optimizers passed to ``compile`` are used as given.
+    (``epochs * steps_per_epoch``). With ``decay_steps=None`` (the default
+    here) the rate stays constant; ``keras-gans train cyclegan`` and
+    ``kg.trainer.train`` instead default it to the run's total steps, so the
+    command line follows the paper's schedule unless given
+    ``--config decay_steps=...`` (``null`` for a constant rate). Optimizers
+    passed to ``compile`` are used as given.
 
     Both domains must have the same image shape. ``call(a)`` translates
     A -> B, so the model exports like a generator that takes images.

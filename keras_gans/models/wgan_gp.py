@@ -171,25 +171,19 @@ class WGANGP(GAN):
     def gradient_penalty(self, real, fake):
         """``kg.losses.wasserstein_gradient_penalty`` with replica-aware ``eps``.
 
-        ``eps`` is drawn through ``replica_share``, so under ``tf.distribute``
-        each replica's examples get the ``eps`` a single device would give
-        them (a plain draw would repeat one ``eps`` vector on every replica).
-        Otherwise it computes what the loss function does (which draws its
-        own ``eps``): the mean of ``(||grad critic(x_hat)||_2 - 1)^2``.
+        ``eps`` (``[batch, 1, 1, 1]``, uniform in [0, 1]) is drawn from the
+        model's seed generator through ``replica_share``, so under
+        ``tf.distribute`` each replica's examples get the ``eps`` a single
+        device would give them (a plain draw would repeat one ``eps`` vector
+        on every replica), then passed to the loss function, which returns
+        the mean of ``(||grad critic(x_hat)||_2 - 1)^2`` at
+        ``x_hat = eps * real + (1 - eps) * fake``.
         """
-        real = tf.cast(real, "float32")
-        fake = tf.cast(fake, "float32")
         eps = replica_share(
             lambda n: keras.random.uniform((n, 1, 1, 1), seed=self.seed_generator),
             tf.shape(real)[0],
         )
-        x_hat = eps * real + (1.0 - eps) * fake
-        with tf.GradientTape() as tape:
-            tape.watch(x_hat)
-            scores = tf.cast(self.discriminator(x_hat, training=True), "float32")
-        grads = tape.gradient(scores, x_hat)
-        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
-        return tf.reduce_mean(tf.square(norms - 1.0))
+        return losses_lib.wasserstein_gradient_penalty(self.discriminator, real, fake, eps=eps)
 
     def _chunk_size(self, real):
         static = real.shape[0]

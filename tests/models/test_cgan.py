@@ -117,9 +117,21 @@ def test_generate_rejects_bad_labels(labels, message):
         tiny().generate(3, seed=0, labels=labels)
 
 
+def test_generate_takes_labels_then_seed_positionally():
+    # The signature is generate(n, labels=None, seed=None, batch_size=256).
+    gan = tiny()
+    np.testing.assert_array_equal(
+        gan.generate(3, [1, 2, 3], 5), gan.generate(3, labels=[1, 2, 3], seed=5)
+    )
+    np.testing.assert_array_equal(gan.generate(3, 4, 0), gan.generate(3, labels=[4, 4, 4], seed=0))
+    np.testing.assert_allclose(
+        gan.generate(3, None, 0, 2), gan.generate(3, seed=0, batch_size=2), atol=1e-6
+    )
+
+
 def test_generate_rejects_labels_passed_as_the_seed():
-    with pytest.raises(ValueError, match="seed must be an int or None"):
-        tiny().generate(3, [1, 2, 3])
+    with pytest.raises(ValueError, match=r"seed must be an int or None.*generate\(n, labels=None, seed=None"):
+        tiny().generate(3, seed=[1, 2, 3])
 
 
 def test_preview_shows_one_class_per_row_and_one_latent_per_column():

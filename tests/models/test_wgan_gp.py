@@ -95,12 +95,101 @@ def test_critic_takes_critic_steps_updates_per_generator_update_and_pays_the_pen
     assert int(gan.penalty_tracker.count.numpy()) == 3 * 4
 
 
+# ---------------------------------------------------------------- the model's penalty
+def _linear_critic(kernel, shape=(28, 28, 1)):
+    """D(x) = <w, flatten(x)>: its input gradient is w at every x."""
+    x = keras.Input(shape)
+    dense = keras.layers.Dense(1, use_bias=False)
+    critic = keras.Model(x, dense(keras.layers.Flatten()(x)), name="linear_critic")
+    dense.set_weights([kernel.reshape(-1, 1)])
+    return critic
+
+
+def _quadratic_critic(kernel, shape=(28, 28, 1)):
+    """D(x) = 0.5 * ||W^T flatten(x)||^2: its input gradient is W W^T x."""
+    x = keras.Input(shape)
+    project = keras.layers.Dense(kernel.shape[1], use_bias=False)
+    h = project(keras.layers.Flatten()(x))
+    half_sum = keras.layers.Dense(1, use_bias=False, trainable=False)
+    critic = keras.Model(x, half_sum(keras.layers.Multiply()([h, h])), name="quadratic_critic")
+    project.set_weights([kernel])
+    half_sum.set_weights([np.full((kernel.shape[1], 1), 0.5, "float32")])
+    return critic
+
+
+def _next_eps(gan, n):
+    """The eps the model's next penalty draws, leaving the seed state as it was."""
+    state = gan.seed_generator.state.numpy()
+    eps = keras.ops.convert_to_numpy(keras.random.uniform((n, 1, 1, 1), seed=gan.seed_generator))
+    gan.seed_generator.state.assign(state)
+    return eps.astype("float64")
+
+
+def test_model_gradient_penalty_of_a_linear_critic_is_norm_of_w_minus_one_squared():
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(size=(28, 28, 1)).astype("float32") * 0.05
+    gan = kg.models.WGANGP(latent_dim=16, width=8, discriminator=_linear_critic(kernel), seed=3)
+    real = rng.uniform(-1, 1, (6, 28, 28, 1)).astype("float32")
+    fake = rng.uniform(-1, 1, (6, 28, 28, 1)).astype("float32")
+    expected = (np.linalg.norm(kernel.astype("float64")) - 1.0) ** 2
+    assert abs(np.linalg.norm(kernel) - 1.0) > 0.1  # a penalty well away from 0
+    # The same value eagerly and traced (as inside train_step), whatever eps is drawn.
+    assert float(gan.gradient_penalty(real, fake)) == pytest.approx(expected, rel=1e-5)
+    traced = tf.function(gan.gradient_penalty)
+    assert float(traced(real, fake)) == pytest.approx(expected, rel=1e-5)
+    # A unit-norm kernel pays nothing.
+    unit = kg.models.WGANGP(
+        latent_dim=16, width=8, discriminator=_linear_critic(kernel / np.linalg.norm(kernel)), seed=3
+    )
+    assert float(unit.gradient_penalty(real, fake)) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_model_gradient_penalty_of_a_quadratic_critic_uses_its_own_eps_draw():
+    rng = np.random.default_rng(1)
+    kernel = rng.normal(size=(28 * 28, 3)).astype("float32") * 0.1
+    gan = kg.models.WGANGP(latent_dim=16, width=8, discriminator=_quadratic_critic(kernel), seed=5)
+    real = rng.uniform(-1, 1, (5, 28, 28, 1)).astype("float32")
+    fake = rng.uniform(-1, 1, (5, 28, 28, 1)).astype("float32")
+
+    def by_hand(eps):
+        x_hat = (eps * real + (1 - eps) * fake).reshape(5, -1).astype("float64")
+        w = kernel.astype("float64")
+        norms = np.linalg.norm(x_hat @ w @ w.T, axis=1)  # ||W W^T x_hat|| per example
+        return np.mean((norms - 1.0) ** 2)
+
+    for _ in range(2):  # two calls: each draws fresh eps from the seed state
+        eps = _next_eps(gan, 5)
+        assert eps.shape == (5, 1, 1, 1) and len(np.unique(eps)) == 5  # one eps per example
+        before = gan.seed_generator.state.numpy()
+        got = float(gan.gradient_penalty(real, fake))
+        assert not np.array_equal(before, gan.seed_generator.state.numpy())  # it drew
+        assert got == pytest.approx(by_hand(eps), rel=1e-4)
+        # The draw matters: other coefficients give another value.
+        assert abs(by_hand(1.0 - eps) - by_hand(eps)) > 1e-3 * by_hand(eps)
+
+
+def test_library_penalty_takes_given_eps():
+    rng = np.random.default_rng(2)
+    kernel = rng.normal(size=(4 * 4, 2)).astype("float32")
+    critic = _quadratic_critic(kernel, shape=(4, 4, 1))
+    real = rng.uniform(-1, 1, (3, 4, 4, 1)).astype("float32")
+    fake = rng.uniform(-1, 1, (3, 4, 4, 1)).astype("float32")
+    eps = np.array([0.0, 0.5, 1.0], "float32").reshape(3, 1, 1, 1)
+    x_hat = (eps * real + (1 - eps) * fake).reshape(3, -1).astype("float64")
+    w = kernel.astype("float64")
+    expected = np.mean((np.linalg.norm(x_hat @ w @ w.T, axis=1) - 1.0) ** 2)
+    got = kg.losses.wasserstein_gradient_penalty(critic, real, fake, eps=eps)
+    assert float(got) == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match="either eps or seed"):
+        kg.losses.wasserstein_gradient_penalty(critic, real, fake, seed=1, eps=eps)
+
+
 class RecordingWGANGP(kg.models.WGANGP):
     """Records the real images each critic step sees (run eagerly)."""
 
-    def critic_step(self, real):
+    def critic_step(self, real, fake=None):
         self.seen.append(np.asarray(real)[:, 0, 0, 0].tolist())
-        return super().critic_step(real)
+        return super().critic_step(real, fake)
 
 
 def test_each_critic_step_gets_its_own_chunk_of_the_batch():
