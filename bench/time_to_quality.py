@@ -50,3 +50,20 @@ def time_to_fcd(images, target=40.0, budget=600.0, chunk=200, n=2000):
     ]
     return (f"DCGAN time to FCD <= {target} (n={n}, chunks of {chunk} steps of batch 64, budget {budget:.0f} s)\n"
             + table(["loop", "steps", "train seconds", "last FCD"], rows))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--fcd", type=float, default=40.0, help="target Frechet classifier distance")
+    p.add_argument("--seconds", type=float, default=600.0, help="training budget of each loop")
+    p.add_argument("--chunk", type=int, default=200, help="steps between evaluations")
+    p.add_argument("--n", type=int, default=2000, help="samples per evaluation")
+    args = p.parse_args(argv)
+    import keras_gans as kg
+
+    images, _ = kg.data.load_numpy("fashion_mnist", split="train")
+    print(time_to_fcd(images, args.fcd, args.seconds, chunk=args.chunk, n=args.n))
+
+
+if __name__ == "__main__":
+    main()
