@@ -97,17 +97,40 @@ def _tfds_builder(name):
         return None
 
 
-def _tfds_numpy(builder, split, image_key="image"):
-    """Read a prepared TFDS split into memory (small image datasets)."""
+def _tfds_numpy(builder, split, image_key="image", image_size=None):
+    """Read a prepared TFDS split into memory, resizing each image to ``image_size``.
+
+    Resizing happens per example as the split streams in, so a dataset of
+    large photos (CelebA's 218x178) is held at the training size only.
+    """
+    import tensorflow as tf
     import tensorflow_datasets as tfds
 
     ds = builder.as_dataset(split=split)
+    if image_size is not None:
+        size = tuple(int(v) for v in image_size)
+
+        def resize(ex):
+            ex = dict(ex)
+            ex[image_key] = tf.cast(
+                tf.round(tf.clip_by_value(tf.image.resize(ex[image_key], size, antialias=True), 0, 255)),
+                "uint8",
+            )
+            return ex
+
+        ds = ds.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
     images, labels = [], []
     for ex in tfds.as_numpy(ds):
         images.append(ex[image_key])
         if "label" in ex:
             labels.append(ex["label"])
-    return np.stack(images), (np.asarray(labels) if labels else None)
+    try:
+        stacked = np.stack(images)
+    except ValueError:
+        raise ValueError(
+            f"TFDS {builder.name!r} [{split}] has images of different shapes: pass image_size=(h, w)."
+        ) from None
+    return stacked, (np.asarray(labels) if labels else None)
 
 
 def _folder_numpy(path, image_size=None, channels=None):
@@ -185,7 +208,8 @@ def load_numpy(source, split="train", image_size=None):
             of an image or IDX folder, extracted safely), an image array, or an
             ``(images, labels)`` tuple of arrays.
         split: ``"train"`` or ``"test"`` (TFDS names accept any split string).
-        image_size: optional ``(height, width)`` to resize image folders to.
+        image_size: optional ``(height, width)`` to resize image folders,
+            archives and TFDS datasets to.
 
     Returns:
         ``(images, labels)``: images ``[n, h, w, c]`` (uint8, or float32 in
@@ -231,7 +255,7 @@ def load_numpy(source, split="train", image_size=None):
         )
     builder = _tfds_builder(source)
     if builder is not None and builder.is_prepared():
-        return check_images(*_tfds_numpy(builder, split))
+        return check_images(*_tfds_numpy(builder, split, image_size=image_size))
     for folder in idx.idx_dirs(source):
         if idx.has_idx(folder, split):
             return check_images(*idx.load_idx_split(folder, split))
@@ -253,7 +277,7 @@ def load_numpy(source, split="train", image_size=None):
         raise FileNotFoundError(
             f"could not download {source} with TFDS ({type(err).__name__}): {how_to_get(source)}."
         ) from None
-    return check_images(*_tfds_numpy(builder, split))
+    return check_images(*_tfds_numpy(builder, split, image_size=image_size))
 
 
 def to_pipeline(images, labels=None, batch_size=128, shuffle=True, seed=None, drop_remainder=True):
@@ -324,7 +348,8 @@ def load(
         shuffle: bool, reshuffle each epoch.
         seed: int or None, the shuffle seed.
         classes: optional iterable of class ids to keep (e.g. ``[7]`` for sneakers).
-        image_size: optional ``(height, width)`` for image folders.
+        image_size: optional ``(height, width)`` to resize to (image folders, archives
+            and TFDS datasets; IDX files and arrays are used as they are).
         drop_remainder: bool, drop the last partial batch.
 
     Returns:

@@ -137,3 +137,65 @@ def test_batch_larger_than_dataset_and_labels_on_unlabelled_data():
         kg.data.load(np.zeros((8, 8, 8, 1), "uint8"), batch_size=4, labels=True)
     with pytest.raises(ValueError, match="positive int"):
         kg.data.load(np.zeros((8, 8, 8, 1), "uint8"), batch_size=0)
+
+
+TFDS_SCRIPT = '''
+import json, sys
+import numpy as np
+import tensorflow_datasets as tfds
+import keras_gans as kg
+
+
+class KgTinyPhotos(tfds.core.GeneratorBasedBuilder):
+    """Six photos of two sizes, as a TFDS dataset prepared on disk."""
+
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self):
+        return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=(None, None, 3)),
+            "label": tfds.features.ClassLabel(num_classes=2)}))
+
+    def _split_generators(self, dl_manager):
+        return {"train": self._generate_examples()}
+
+    def _generate_examples(self):
+        rng = np.random.default_rng(0)
+        for i in range(6):
+            shape = (20, 16, 3) if i % 2 else (24, 30, 3)
+            yield i, {"image": rng.integers(0, 256, shape, dtype=np.uint8), "label": i % 2}
+
+
+KgTinyPhotos().download_and_prepare()
+out = {}
+try:
+    kg.data.load_numpy("kg_tiny_photos")
+except ValueError as err:
+    out["error"] = str(err)
+images, labels = kg.data.load_numpy("kg_tiny_photos", image_size=(8, 8))
+batch = next(iter(kg.data.load("kg_tiny_photos", batch_size=4, image_size=(8, 8), labels=True)))
+out.update(shape=list(images.shape), dtype=str(images.dtype), labels=sorted(labels.tolist()),
+           batch=[list(batch[0].shape), float(batch[0].numpy().min()), float(batch[0].numpy().max())])
+print(json.dumps(out))
+'''
+
+
+def test_a_prepared_tfds_dataset_is_read_and_resized_per_image(tmp_path):
+    """A real TFDS builder prepared in a temporary TFDS_DATA_DIR (in a fresh
+    process, since TFDS reads that variable when it is imported): images of
+    two sizes need image_size, and with it every image comes out resized."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "tiny_tfds.py"
+    script.write_text(TFDS_SCRIPT)
+    env = {**os.environ, "TFDS_DATA_DIR": str(tmp_path / "tfds"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "different shapes" in out["error"] and "image_size=(h, w)" in out["error"]
+    assert out["shape"] == [6, 8, 8, 3] and out["dtype"] == "uint8"
+    assert out["labels"] == [0, 0, 0, 1, 1, 1]
+    shape, low, high = out["batch"]
+    assert shape == [4, 8, 8, 3] and -1.0 <= low < high <= 1.0
