@@ -110,6 +110,29 @@ def test_stop_on_nan_names_the_epoch_batch_and_loss_in_plain_fit(gan, stream):
     assert int(gan.g_optimizer.iterations.numpy()) == 4  # it stopped at the first bad step
 
 
+def test_stop_on_nan_stops_on_an_infinite_loss_too(stream):
+    """An inf loss (here a constant added to the critic loss, so the weights
+    stay finite) stops training at its step, named as inf."""
+    import tensorflow as tf
+
+    offset = tf.Variable(0.0, trainable=False)
+
+    def d_loss(real, fake):
+        return kg.losses.minimax_discriminator_loss(real, fake) + offset
+
+    class InfAt(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.d_optimizer.iterations.numpy()) == 3:
+                offset.assign(float("inf"))
+
+    gan = kg.models.DCGAN(latent_dim=16, image_shape=(28, 28, 1), width=8, seed=0)
+    gan.compile(loss=(d_loss, kg.losses.modified_generator_loss))
+    with pytest.raises(DivergenceError, match="training diverged at epoch 2, batch 2: d_loss is inf"):
+        gan.fit(stream, epochs=3, steps_per_epoch=2, callbacks=[InfAt(), StopOnNaN()], verbose=0, shuffle=False)
+    assert int(gan.d_optimizer.iterations.numpy()) == 4
+    assert all(np.isfinite(v.numpy()).all() for v in gan.trainable_variables)
+
+
 def test_the_backup_refuses_nan_and_the_last_good_backup_restores(gan, stream, tmp_path):
     backup_dir = tmp_path / "backup"
     poison = PoisonAt(5, lambda m: m.generator.trainable_variables[:1])

@@ -255,12 +255,14 @@ def test_save_load_round_trip_then_continues_identically(labelled, tmp_path):
     assert type(loaded) is kg.models.ConditionalGAN and loaded.num_classes == 10
     # Compared as JSON, which is what the file holds (tuples come back as lists).
     assert json.dumps(loaded.get_config(), sort_keys=True) == json.dumps(gan.get_config(), sort_keys=True)
+    assert len(gan.variables) == len(loaded.variables)
     for a, b in zip(gan.variables, loaded.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     for name in ("g_optimizer", "d_optimizer"):
         src, dst = getattr(gan, name), getattr(loaded, name)
         assert int(dst.iterations.numpy()) == 4
         assert len(src.variables) == len(dst.variables) > 2
+        assert len(src.variables) == len(dst.variables)
         for a, b in zip(src.variables, dst.variables):
             np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"{name}/{a.path}")
     np.testing.assert_array_equal(gan.seed_generator.state.numpy(), loaded.seed_generator.state.numpy())
@@ -270,6 +272,7 @@ def test_save_load_round_trip_then_continues_identically(labelled, tmp_path):
     gan.fit(one, verbose=0)
     loaded.fit(one, verbose=0)
     assert int(loaded.g_optimizer.iterations.numpy()) == 5
+    assert len(gan.variables) == len(loaded.variables)
     for a, b in zip(gan.variables, loaded.variables):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5, err_msg=a.path)
 

@@ -483,6 +483,7 @@ def test_save_load_restores_everything_and_training_continues_identically(traine
     assert type(loaded) is kg.models.CycleGAN and loaded.compiled
 
     assert [v.path for v in loaded.variables] == [v.path for v in gan.variables]
+    assert len(gan.variables) == len(loaded.variables)
     for a, b in zip(gan.variables, loaded.variables):  # networks and both pools
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     for name, opt in gan.optimizers().items():

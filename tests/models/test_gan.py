@@ -107,12 +107,14 @@ def test_save_load_restores_weights_optimizers_and_seed_then_continues(batches, 
     loaded = keras.saving.load_model(path)
 
     assert type(loaded) is kg.models.DCGAN
+    assert len(gan.variables) == len(loaded.variables)
     for a, b in zip(gan.variables, loaded.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     for name in ("g_optimizer", "d_optimizer"):
         src, dst = getattr(gan, name), getattr(loaded, name)
         assert int(dst.iterations.numpy()) == 8
         assert len(src.variables) == len(dst.variables) > 2  # iterations, lr, moments
+        assert len(src.variables) == len(dst.variables)
         for a, b in zip(src.variables, dst.variables):
             np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"{name}/{a.path}")
     np.testing.assert_array_equal(gan.seed_generator.state.numpy(), loaded.seed_generator.state.numpy())

@@ -219,12 +219,14 @@ def test_save_load_round_trip_then_continues_identically(real_batches, tmp_path)
 
     assert type(loaded) is kg.models.WGANGP
     assert json.dumps(loaded.get_config(), sort_keys=True) == json.dumps(gan.get_config(), sort_keys=True)
+    assert len(gan.variables) == len(loaded.variables)
     for a, b in zip(gan.variables, loaded.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     for name, steps in (("g_optimizer", 2), ("d_optimizer", 4)):
         src, dst = getattr(gan, name), getattr(loaded, name)
         assert int(dst.iterations.numpy()) == steps
         assert len(src.variables) == len(dst.variables) > 2
+        assert len(src.variables) == len(dst.variables)
         for a, b in zip(src.variables, dst.variables):
             np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"{name}/{a.path}")
     np.testing.assert_array_equal(gan.seed_generator.state.numpy(), loaded.seed_generator.state.numpy())
@@ -236,6 +238,7 @@ def test_save_load_round_trip_then_continues_identically(real_batches, tmp_path)
     gan.fit(one, verbose=0)
     loaded.fit(one, verbose=0)
     assert int(loaded.d_optimizer.iterations.numpy()) == 6
+    assert len(gan.variables) == len(loaded.variables)
     for a, b in zip(gan.variables, loaded.variables):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5, err_msg=a.path)
 
