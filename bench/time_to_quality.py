@@ -5,10 +5,18 @@ in alternating chunks of ``chunk`` steps, A B A B, so load hits both alike.
 After each chunk FCD is measured with ``kg.metrics.evaluate`` (the shipped
 classifier extractor, ``n`` samples against the test split); evaluation time
 is not counted. A loop stops when its FCD reaches ``target`` or its training
-time passes ``budget`` seconds. Called by ``train_throughput.py --quality``.
+time passes ``budget`` seconds. Called by ``train_throughput.py --quality``, or alone:
+
+    python bench/time_to_quality.py --fcd 40 --seconds 600
 """
 
+import argparse
+import os
+import sys
 import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def time_to_fcd(images, target=40.0, budget=600.0, chunk=200, n=2000):

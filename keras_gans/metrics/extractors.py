@@ -15,7 +15,6 @@ An extractor maps images in [-1, 1] to activations ``[n, d]``:
 """
 
 import os
-import tempfile
 import time
 
 import numpy as np
@@ -396,91 +395,26 @@ def classifier_accuracy(model, images, labels, batch_size=1000):
 def publish_classifier(recipe="classifier.fashion_mnist", verbose=1):
     """Train the classifier of a recipe and write its weights and card (maintainers).
 
-    Reads ``zoo/<name>.toml`` (keys: ``name``, ``family = "classifier"``,
-    ``[model]`` config, ``[data]`` dataset and batch_size, ``[train]`` epochs,
-    seed and learning_rate), trains with ``train_classifier``, writes
+    The same as ``keras-gans zoo train classifier.fashion_mnist --publish``:
+    ``kg.zoo.recipe.run_recipe`` trains it with ``train_classifier`` from the
+    recipe's ``[model]``, ``[data]`` and ``[train]`` keys, then writes
     ``zoo/weights/<name>.weights.h5`` and ``keras_gans/zoo/cards/<name>.json``
-    (each to a temporary file renamed into place). Run it from a checkout:
-    ``python -c "import keras_gans as kg; kg.metrics.publish_classifier()"``.
+    together. Run it from a checkout.
 
     Args:
-        recipe: zoo name or path of the recipe.
+        recipe: zoo name or path of a ``family = "classifier"`` recipe.
         verbose: Keras verbosity.
 
     Returns:
         The card dict.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> kg.metrics.publish_classifier()  # doctest: +SKIP
     """
-    from keras_gans.zoo.recipe import load_recipe
+    from keras_gans.zoo.recipe import load_recipe, run_recipe
 
     spec = load_recipe(recipe)
     if spec["family"] != "classifier":
         raise ValueError(f"recipe {spec['path']} is for a {spec['family']}, not a classifier.")
-    data_cfg, train_cfg = dict(spec["data"]), dict(spec["train"])
-    dataset = data_cfg.get("dataset", "fashion_mnist")
-    model, info = train_classifier(
-        dataset=dataset,
-        epochs=int(train_cfg.get("epochs", 5)),
-        batch_size=int(data_cfg.get("batch_size", 128)),
-        seed=int(train_cfg.get("seed", 0)),
-        learning_rate=float(train_cfg.get("learning_rate", 1e-3)),
-        verbose=verbose,
-        **spec["model"],
-    )
-    return write_classifier_entry(spec, model, info)
-
-
-def write_classifier_entry(spec, model, info):
-    """Write a trained classifier's weights and card into the checkout.
-
-    Only the network's weights are written (no optimizer state), from an
-    uncompiled copy, which keeps the file at a third of a compiled save; the
-    card goes through ``kg.zoo.write_card``, which measures the file.
-
-    Args:
-        spec: the recipe dict (``kg.zoo.recipe.load_recipe``).
-        model: the trained ``keras.Model``.
-        info: the ``train_classifier`` info dict.
-
-    Returns:
-        The card dict.
-    """
-    import keras
-    import tensorflow as tf
-
-    from keras_gans.networks.classifier import image_classifier
-    from keras_gans.zoo import write_card
-    from keras_gans.zoo.recipe import hardware, repo_zoo_dir
-
-    zoo_dir = repo_zoo_dir()
-    if zoo_dir is None:
-        raise FileNotFoundError("publishing needs a checkout with a zoo/ folder.")
-    name = spec["name"]
-    bare = image_classifier(**info["config"])
-    bare.set_weights(model.get_weights())
-    weights_dir = os.path.join(zoo_dir, "weights")
-    os.makedirs(weights_dir, exist_ok=True)
-    weights = os.path.join(weights_dir, f"{name}.weights.h5")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".weights.h5", dir=weights_dir)
-    os.close(fd)
-    try:
-        bare.save_weights(tmp, overwrite=True)
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; artifacts are shared
-        os.replace(tmp, weights)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return write_card(
-        name,
-        weights,
-        family="classifier",
-        task="feature_extractor",
-        config=info["config"],
-        dataset=spec["data"].get("dataset", "fashion_mnist"),
-        metrics={"test_accuracy": round(info["test_accuracy"], 4)},
-        protocol={"split": "test", "n": info["test_n"], "metric": "top-1 accuracy of argmax logits"},
-        recipe=os.path.relpath(spec["path"], os.path.dirname(zoo_dir)),
-        license="Apache-2.0",
-        training={"time_s": info["time_s"], "hardware": hardware(), "epochs": info["epochs"]},
-        versions={"keras": keras.__version__, "tensorflow": tf.__version__},
-        pretrained=True,
-    )
+    return run_recipe(spec["path"], publish=True, verbose=verbose, overwrite=True)["card"]

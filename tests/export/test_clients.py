@@ -9,7 +9,6 @@ SavedModel's signature with TensorFlow.
 import importlib.util
 import json
 import os
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
