@@ -137,13 +137,14 @@ class GAN(keras.Model):
         precision: ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``,
             the dtype policy of the default networks. Set per network, never
             globally; outputs stay float32.
-        reuse_fakes: bool. True (the default): the generator update scores,
-            with the just-updated discriminator, the same fakes the
-            discriminator update was shown, so a step runs the generator
-            forward once (the schedule of PyTorch's DCGAN example). False:
-            the generator update draws fresh latents and runs the generator
-            again (the keras.io examples' schedule), which costs one more
-            generator pass per step for the same update rule.
+        reuse_fakes: bool. False (the default, the keras.io examples'
+            schedule): the generator update draws fresh latents and runs the
+            generator again. True: it scores, with the just-updated
+            discriminator, the same fakes the discriminator update was shown,
+            so a step runs the generator forward once (the schedule of
+            PyTorch's DCGAN example): one generator pass fewer per step, but
+            the generator update must wait for the discriminator's, so on a
+            CPU it is not reliably faster (see the README's Performance).
         **kwargs: passed to ``keras.Model`` (``name``...).
 
     Example:
@@ -171,7 +172,7 @@ class GAN(keras.Model):
         image_shape=None,
         seed=None,
         precision="float32",
-        reuse_fakes=True,
+        reuse_fakes=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
