@@ -427,6 +427,14 @@ def _restore_entry(name, previous):
         registry._registry()[name] = previous
 
 
+def _publishing_dir(zoo_dir):
+    """``zoo_dir``, or the checkout's ``zoo/`` folder; publishing needs one."""
+    zoo_dir = zoo_dir or repo_zoo_dir()
+    if zoo_dir is None:
+        raise FileNotFoundError("publishing needs a checkout with a zoo/ folder.")
+    return zoo_dir
+
+
 def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None):
     """Evaluate a trained generator entry, then write its weights, grid and card.
 
@@ -448,9 +456,7 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
     Returns:
         The card dict.
     """
-    zoo_dir = zoo_dir or repo_zoo_dir()
-    if zoo_dir is None:
-        raise FileNotFoundError("publishing needs a checkout with a zoo/ folder.")
+    zoo_dir = _publishing_dir(zoo_dir)
     name = recipe["name"]
     if epochs is None:
         epochs = recipe["train"].get("epochs", 0)
@@ -514,9 +520,7 @@ def publish_classifier_entry(recipe, model, info, time_s, epochs=None, zoo_dir=N
     """
     from keras_gans.networks.classifier import image_classifier
 
-    zoo_dir = zoo_dir or repo_zoo_dir()
-    if zoo_dir is None:
-        raise FileNotFoundError("publishing needs a checkout with a zoo/ folder.")
+    zoo_dir = _publishing_dir(zoo_dir)
     bare = image_classifier(**info["config"])
     bare.set_weights(model.get_weights())
     return _commit_entry(
