@@ -42,6 +42,8 @@ def default_batch_size(family, config=None):
     if family == "wgan_gp" and isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1:
         return 64 * steps
     return DEFAULT_BATCH_SIZE.get(family, 128)
+
+
 #: Files of a run folder a resume reads.
 RUN_FILE = "run.json"
 

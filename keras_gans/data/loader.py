@@ -97,6 +97,23 @@ def _tfds_builder(name):
         return None
 
 
+def resize_uint8(images, size):
+    """Resize uint8 images (``[h, w, c]`` or ``[n, h, w, c]``) to ``size``, rounded back to uint8.
+
+    Antialiased bilinear resizing, then round and clip to [0, 255]: the one
+    resize that TFDS sources (per example, as they stream in) and zoo recipes
+    with ``[data] image_size`` share.
+
+    Example:
+        >>> resize_uint8(np.full((4, 6, 3), 200, "uint8"), (2, 3)).shape
+        TensorShape([2, 3, 3])
+    """
+    import tensorflow as tf
+
+    resized = tf.image.resize(images, tuple(int(v) for v in size), antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(resized, 0, 255)), "uint8")
+
+
 def _tfds_numpy(builder, split, image_key="image", image_size=None):
     """Read a prepared TFDS split into memory, resizing each image to ``image_size``.
 
@@ -108,15 +125,9 @@ def _tfds_numpy(builder, split, image_key="image", image_size=None):
 
     ds = builder.as_dataset(split=split)
     if image_size is not None:
-        size = tuple(int(v) for v in image_size)
 
         def resize(ex):
-            ex = dict(ex)
-            ex[image_key] = tf.cast(
-                tf.round(tf.clip_by_value(tf.image.resize(ex[image_key], size, antialias=True), 0, 255)),
-                "uint8",
-            )
-            return ex
+            return {**ex, image_key: resize_uint8(ex[image_key], image_size)}
 
         ds = ds.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
     images, labels = [], []

@@ -283,22 +283,29 @@ def run_recipe(name_or_path, out=None, epochs=None, publish=False, verbose=1, ov
 
 
 def _resized(dataset, image_size):
-    """The train split of ``dataset`` resized to ``image_size`` (``[h, w]``), as arrays."""
+    """The train split of ``dataset`` resized to ``image_size`` (``[h, w]``), as arrays.
+
+    ``load_numpy`` resizes image folders, archives and TFDS datasets as it
+    reads them (a photo dataset is never held at full size); what it takes as
+    it is (IDX files, ``.npz``) is resized here, in chunks.
+    """
     import numpy as np
     import tensorflow as tf
 
     from keras_gans.data import load_numpy
+    from keras_gans.data.loader import resize_uint8
 
     size = [int(v) for v in image_size]
-    images, labels = load_numpy(dataset, split="train")
+    images, labels = load_numpy(dataset, split="train", image_size=size)
     if tuple(images.shape[1:3]) == tuple(size):
         return images if labels is None else (images, labels)
     chunks = []
     for i in range(0, len(images), 1024):
-        chunk = tf.image.resize(images[i : i + 1024], size, antialias=True).numpy()
+        chunk = images[i : i + 1024]
         if images.dtype == np.uint8:
-            chunk = np.clip(np.round(chunk), 0, 255).astype("uint8")
-        chunks.append(chunk.astype(images.dtype, copy=False))
+            chunks.append(resize_uint8(chunk, size).numpy())
+        else:
+            chunks.append(tf.image.resize(chunk, size, antialias=True).numpy().astype(images.dtype, copy=False))
     images = np.concatenate(chunks)
     return images if labels is None else (images, labels)
 
