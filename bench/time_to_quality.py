@@ -4,7 +4,8 @@ Both train the same networks (latent 64, width 32, batch 64, the zoo recipe's)
 in alternating chunks of ``chunk`` steps, A B A B, so load hits both alike.
 After each chunk FCD is measured with ``kg.metrics.evaluate`` (the shipped
 classifier extractor, ``n`` samples against the test split); evaluation time
-is not counted. A loop stops when its FCD reaches ``target`` or its training
+is not counted, nor is ``fit``'s start-up and teardown (the time inside
+train steps is summed). A loop stops when its FCD reaches ``target`` or its training
 time passes ``budget`` seconds. Called by ``train_throughput.py --quality``, or alone:
 
     python bench/time_to_quality.py --fcd 40 --seconds 600
@@ -13,7 +14,6 @@ time passes ``budget`` seconds. Called by ``train_throughput.py --quality``, or 
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,7 +30,7 @@ def time_to_fcd(images, target=40.0, budget=600.0, chunk=200, n=2000, variants=(
 
     import keras_gans as kg
     from bench.references.dcgan import ReferenceDCGAN
-    from bench.train_throughput import LATENT, WIDTH, pipeline, table
+    from bench.train_throughput import LATENT, WIDTH, pipeline, table, timed_fit
 
     ours = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=0)
     ours.compile()
@@ -53,9 +53,7 @@ def time_to_fcd(images, target=40.0, budget=600.0, chunk=200, n=2000, variants=(
         for name, run in runs.items():
             if run["done"]:
                 continue
-            start = time.perf_counter()
-            run["fit"].fit(run["ds"], epochs=1, steps_per_epoch=chunk, verbose=0)
-            run["seconds"] += time.perf_counter() - start
+            run["seconds"] += timed_fit(run["fit"], run["ds"], chunk)
             run["steps"] += chunk
             run["fcd"] = kg.metrics.evaluate(run["score"], n=n)["frechet_distance"]
             print(f"  {name}: {run['steps']} steps, {run['seconds']:.0f} s, FCD {run['fcd']:.1f}", flush=True)

@@ -104,6 +104,8 @@ def train_for(ref, family, batch_size, seconds, images, labels, chunk=50, classe
     ``max_steps`` steps (whichever is given); returns (steps, seconds)."""
     import tensorflow as tf
 
+    from keras_gans.data.loader import prefetched
+
     x = images.astype("float32") / 127.5 - 1.0
     if family == "cyclegan":
         # keras.io's pairing: two independently shuffled domains zipped.
@@ -113,7 +115,7 @@ def train_for(ref, family, batch_size, seconds, images, labels, chunk=50, classe
     else:
         ds = tf.data.Dataset.from_tensor_slices((x, labels.astype("int32")) if family == "cgan" else x)
         ds = ds.shuffle(60000, seed=0).repeat()
-    ds = ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    ds = prefetched(ds.batch(batch_size, drop_remainder=True))
     steps, start = 0, time.perf_counter()
     while (time.perf_counter() - start < seconds) if max_steps is None else (steps < max_steps):
         n = chunk if max_steps is None else min(chunk, max_steps - steps)

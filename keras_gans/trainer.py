@@ -172,6 +172,8 @@ def batch_stream(arrays, batch_size, seed=0, start_step=0, independent=False):
     """
     import tensorflow as tf
 
+    from keras_gans.data.loader import prefetched
+
     single = not isinstance(arrays, (tuple, list))
     arrays = [np.asarray(a) for a in ((arrays,) if single else arrays)]
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -215,7 +217,7 @@ def batch_stream(arrays, batch_size, seed=0, start_step=0, independent=False):
     else:
         indices = orders(lengths[0], _stream_key(seed, 0))
     ds = indices.map(batch, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE), per_pass
+    return prefetched(ds), per_pass
 
 
 def batches_per_pass(lengths, batch_size):

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from keras_gans.data.loader import load_numpy, to_pipeline
+from keras_gans.data.loader import load_numpy, prefetched, to_pipeline
 
 
 def _check_classes(classes, single_source):
@@ -193,4 +193,4 @@ def load_unpaired(
         ).repeat().take(steps)
         for images, s in zip((images_a, images_b), seeds)
     ]
-    return tf.data.Dataset.zip(tuple(domains)).prefetch(tf.data.AUTOTUNE)
+    return prefetched(tf.data.Dataset.zip(tuple(domains)))

@@ -199,3 +199,39 @@ def test_a_prepared_tfds_dataset_is_read_and_resized_per_image(tmp_path):
     assert out["labels"] == [0, 0, 0, 1, 1, 1]
     shape, low, high = out["batch"]
     assert shape == [4, 8, 8, 3] and -1.0 <= low < high <= 1.0
+
+
+def _autotuned(ds):
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = True
+    return ds.with_options(options)
+
+
+def test_pipelines_run_without_the_autotuning_thread_and_yield_the_same_batches():
+    # tf.data's autotuning thread can hold up the deletion of every epoch's
+    # iterator for seconds (bench/data_pipeline.py); every pipeline the
+    # library builds turns it off, and that changes no element or order.
+    import tensorflow as tf
+
+    from keras_gans.trainer import batch_stream
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (200, 8, 8, 1), dtype=np.uint8)
+    labels = rng.integers(0, 10, 200).astype("int32")
+    builders = {
+        "to_pipeline": lambda: kg.data.to_pipeline(images, labels, batch_size=32, seed=3),
+        "load_unpaired": lambda: kg.data.load_unpaired(images[:120], images[120:], batch_size=16, seed=3),
+        "batch_stream": lambda: batch_stream((images, labels), 32, seed=3)[0].take(7),
+    }
+
+    def batches(ds):
+        return [np.concatenate([np.ravel(t) for t in tf.nest.flatten(b)]) for b in ds.as_numpy_iterator()]
+
+    for name, build in builders.items():
+        ds = build()
+        assert ds.options().autotune.enabled is False, name
+        ours, tuned = batches(ds), batches(_autotuned(build()))
+        assert len(ours) == len(tuned) > 1, name
+        assert all(np.array_equal(a, b) for a, b in zip(ours, tuned)), name
