@@ -33,6 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_gans as kg  # noqa: E402
@@ -108,7 +109,69 @@ def pipeline(kind, batch_size, images, labels):
     else:
         ds = tf.data.Dataset.from_tensor_slices(x)
     ds = ds.shuffle(10000, seed=0).repeat().batch(batch_size, drop_remainder=True)
-    return kg.data.loader.prefetched(ds)
+    return kg.data.prefetched(ds)
+
+
+def keras_io_pipeline(kind, batch_size, x, labels):
+    """A finite pipeline the way the keras.io GAN examples build one.
+
+    ``from_tensor_slices`` of arrays scaled beforehand, ``shuffle(1024)``,
+    ``batch``, ``prefetch(AUTOTUNE)``, under tf.data's default options
+    (autotuning on); CycleGAN zips two independently shuffled domains.
+    """
+    x = x.astype("float32") / 127.5 - 1.0
+    if kind == "unpaired":
+        a, b = x
+        domains = [tf.data.Dataset.from_tensor_slices(d).shuffle(1024, seed=i).batch(batch_size, drop_remainder=True)
+                   for i, d in enumerate((a, b))]
+        return tf.data.Dataset.zip(tuple(domains)).prefetch(tf.data.AUTOTUNE)
+    elements = (x, labels.astype("int32")) if kind == "labelled" else x
+    ds = tf.data.Dataset.from_tensor_slices(elements).shuffle(1024, seed=0)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def epoch_data(kind, batch_size, batches, images, labels):
+    """The first ``batches x batch_size`` training images (CycleGAN: of each domain) and labels."""
+    n = batches * batch_size
+    if kind == "unpaired":
+        return np.stack([images[labels == 7][:n], images[labels == 9][:n]]), None
+    return images[:n], labels[:n]
+
+
+def epoch_throughput(families, rounds, epochs, batches, images, labels):
+    """End to end: ``fit(ds, epochs=...)`` on each loop's own finite pipeline, wall clock.
+
+    Ours trains on ``kg.data.to_pipeline`` / ``kg.data.load_unpaired`` (what
+    ``kg.data.load`` builds), the reference on :func:`keras_io_pipeline`;
+    every epoch is ``batches`` steps for both. Images/s counts the same
+    images per step as the step table; the time is the whole ``fit``.
+    """
+    rows = []
+    for family in families:
+        ours, ref, batch, per_step, kind = make_pair(family)
+        ours.compile()
+        b_ours, b_ref = batch if isinstance(batch, tuple) else (batch, batch)
+        x, y = epoch_data(kind, b_ours, batches, images, labels)
+        if kind == "unpaired":
+            ours_ds = kg.data.load_unpaired(x[0], x[1], batch_size=b_ours, seed=0)
+        else:
+            ours_ds = kg.data.to_pipeline(x, y if kind == "labelled" else None, batch_size=b_ours, seed=0)
+        x, y = epoch_data(kind, b_ref, batches, images, labels)
+        models = {"ours": (ours, ours_ds), "reference": (ref, keras_io_pipeline(kind, b_ref, x, y))}
+        for model, ds in models.values():  # warm-up: trace and build
+            model.fit(ds.take(2), epochs=1, verbose=0)
+        times = {k: [] for k in models}
+        for _ in range(rounds):
+            for k, (model, ds) in models.items():
+                start = time.perf_counter()
+                model.fit(ds, epochs=epochs, verbose=0)
+                times[k].append(time.perf_counter() - start)
+        speed = {k: per_step * batches * epochs / statistics.median(t) for k, t in times.items()}
+        for k in models:
+            rows.append((family, k, speed[k], speed[k] / speed["reference"],
+                         statistics.median(times[k]) / epochs))
+        print(f"  {family} end to end: " + ", ".join(f"{k} {v:.0f} img/s" for k, v in speed.items()), flush=True)
+    return rows
 
 
 class StepTimer(keras.callbacks.Callback):
@@ -177,21 +240,23 @@ def dcgan_step_flops(batch=64):
     return model_analyzer.profile(fn.graph, options=opts).total_float_ops
 
 
-def matmul_peak(n=2048, reps=10):
-    """Measured float32 matmul FLOP/s of this machine (best of ``reps`` ``n x n`` products)."""
-    a = tf.random.normal([n, n])
-    b = tf.random.normal([n, n])
-    @tf.function(autograph=False)
-    def mm():
-        return tf.reduce_sum(tf.matmul(a, b))
+def matmul_peak(sizes=(1024, 2048), reps=10):
+    """Measured float32 matmul FLOP/s of this machine: the best of ``reps`` products of each ``n x n`` size."""
+    best = 0.0
+    for n in sizes:
+        a = tf.random.normal([n, n])
+        b = tf.random.normal([n, n])
 
-    mm()
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        mm().numpy()
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best
+        @tf.function(autograph=False)
+        def mm():
+            return tf.reduce_sum(tf.matmul(a, b))
+
+        mm()
+        for _ in range(reps):
+            t = time.perf_counter()
+            mm().numpy()
+            best = max(best, 2 * n**3 / (time.perf_counter() - t))
+    return best
 
 
 def table(header, rows):
@@ -208,6 +273,9 @@ def main(argv=None):
     p.add_argument("--variants", nargs="?", const="all", default="",
                    help="also time ours with other settings: 'all' (the default when the flag "
                         "has no value) or a comma list of reuse_fakes (=True), jit, steps, bf16")
+    p.add_argument("--epochs", type=int, default=0,
+                   help="also time whole fits of this many epochs, each loop on its own pipeline")
+    p.add_argument("--batches", type=int, default=100, help="steps per epoch of those fits")
     p.add_argument("--quality", action="store_true", help="also time-to-FCD for DCGAN (long)")
     p.add_argument("--quality-seconds", type=float, default=600)
     p.add_argument("--quality-fcd", type=float, default=40.0)
@@ -232,13 +300,21 @@ def main(argv=None):
     print(table(["family", "loop", "images/s", "vs reference"],
                 [(f, k, f"{s:.0f}", f"{r:.2f}x") for f, k, s, r in rows]))
 
+    if args.epochs:
+        epoch_rows = epoch_throughput(args.families.split(","), args.rounds, args.epochs, args.batches, images, labels)
+        print()
+        print(f"End to end: fit(ds, epochs={args.epochs}), {args.batches} steps an epoch, median of "
+              f"{args.rounds} fits; ours on kg.data's pipeline, the reference on keras.io's")
+        print(table(["family", "loop", "images/s", "vs reference", "s per epoch"],
+                    [(f, k, f"{s:.0f}", f"{r:.2f}x", f"{e:.2f}") for f, k, s, r, e in epoch_rows]))
+
     flops = dcgan_step_flops(64)
     peak = max(PEAKS) if PEAKS else matmul_peak()
     dcgan = [s for f, k, s, _ in rows if f == "dcgan" and k == "ours"]
     print()
     print(f"DCGAN train step (batch 64, width {WIDTH}, latent {LATENT}): {flops / 1e9:.3f} GFLOP "
           "(TF profiler, float_operation of the traced step)")
-    print(f"float32 matmul peak (2048x2048 tf.matmul, best of {5 * len(PEAKS) or 10}"
+    print(f"float32 matmul peak (1024x1024 and 2048x2048 tf.matmul, best of {5 * len(PEAKS) or 10} each"
           f"{', beside the DCGAN timings' if PEAKS else ''}): {peak / 1e9:.1f} GFLOP/s")
     if dcgan:
         achieved = flops * dcgan[0] / 64

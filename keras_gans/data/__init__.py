@@ -6,8 +6,9 @@ from keras_gans.data.loader import (
     check_images,
     load,
     load_numpy,
+    prefetched,
     to_pipeline,
 )
 from keras_gans.data.unpaired import load_unpaired
 
-__all__ = ["load", "load_unpaired", "load_numpy", "to_pipeline", "check_images", "read_idx", "FASHION_MNIST_CLASSES"]
+__all__ = ["load", "load_unpaired", "load_numpy", "to_pipeline", "prefetched", "check_images", "read_idx", "FASHION_MNIST_CLASSES"]
