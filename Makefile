@@ -37,7 +37,7 @@ test-slow: setup data
 	$(BIN)/python -m pytest -q -m slow
 
 bench: setup data
-	$(BIN)/python bench/train_throughput.py --rounds 3 --steps 15
+	$(BIN)/python bench/train_throughput.py --rounds 3 --steps 20 --variants reuse_fakes --epochs 3 --batches 50
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

@@ -2,11 +2,19 @@
 
 For each family (dcgan, cgan, wgan_gp, cyclegan) the keras-gans model with
 its defaults (``compile()``, float32, Keras' default jit) and the
-keras.io-style reference in ``bench/references/`` train the SAME networks on
-the same in-memory Fashion-MNIST pipeline. Timing alternates A B A B: a
-warm-up ``fit`` per model (tracing), then ``--rounds`` timed ``fit`` calls of
-``--steps`` steps each, interleaved, so machine load hits both alike. The
-table gives the median images/s and ours / reference.
+keras.io-style reference in ``bench/references/`` train the SAME networks.
+
+Train steps: both fit one in-memory Fashion-MNIST pipeline. Timing
+alternates A B A B: a warm-up ``fit`` per model (tracing), then ``--rounds``
+timed ``fit`` calls of ``--steps`` steps each, interleaved, so machine load
+hits both alike. A callback sums the time inside the train steps, so fit's
+start-up and the teardown of its iterator are not counted. The table gives
+the median images/s and ours / reference.
+
+End to end (``--epochs N``): each loop runs ``fit(ds, epochs=N)`` on its own
+finite pipeline of ``--batches`` steps an epoch, ours on what ``kg.data.load``
+builds, the reference on the pipeline keras.io's examples build; the time is
+the wall clock of the whole fit, as a user waits for it.
 
 Images per step: the fit batch for dcgan, cgan and cyclegan (each side of an
 unpaired pair counts once); for wgan_gp the real images the critic steps
@@ -15,11 +23,12 @@ loop reuses one batch of 64 five times: both are 320 critic images a step).
 
 It also counts the FLOPs of one DCGAN train step with TF's profiler (float
 operations of the traced graph: convolutions, their gradients, matmuls) and
-measures this machine's float32 matmul peak with a large ``tf.matmul``.
+measures this machine's float32 matmul peak with large ``tf.matmul`` products.
 
 Run (one command, prints the tables):
 
     python bench/train_throughput.py [--rounds 3] [--steps 20] [--families dcgan,cgan]
+    python bench/train_throughput.py --epochs 3 --batches 50   # + the end-to-end table
     python bench/train_throughput.py --quality   # + time to FCD on DCGAN (minutes)
 """
 

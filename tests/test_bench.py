@@ -1,0 +1,50 @@
+"""The benchmarks run end to end on tiny settings and print consistent tables."""
+
+import re
+
+from bench import data_pipeline, train_throughput
+
+
+def table_rows(text, header_start):
+    """The rows (lists of cells) of the Markdown table whose header starts with ``header_start``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {header_start}"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_train_throughput_prints_step_and_end_to_end_tables_and_the_ceiling(capsys):
+    train_throughput.main(["--families", "dcgan", "--rounds", "1", "--steps", "2",
+                           "--epochs", "1", "--batches", "3"])
+    out = capsys.readouterr().out
+    step_table = table_rows(out, "family")
+    end_to_end = table_rows(out.split("End to end")[1], "family")
+    for rows, width in ((step_table, 4), (end_to_end, 5)):
+        assert [r[:2] for r in rows] == [["dcgan", "ours"], ["dcgan", "reference"]]
+        assert all(len(r) == width for r in rows)
+        ours, ref = (float(r[2]) for r in rows)
+        assert ours > 0 and ref > 0
+        assert rows[1][3] == "1.00x"
+        assert abs(float(rows[0][3].rstrip("x")) - ours / ref) < 0.02 * ours / ref + 0.01
+    flops = float(re.search(r"DCGAN train step .*: ([0-9.]+) GFLOP", out).group(1))
+    assert 1.0 < flops < 20.0
+    share = float(re.search(r"DCGAN achieved: [0-9.]+ GFLOP/s = ([0-9.]+)%", out).group(1))
+    assert 0 < share <= 100
+
+
+def test_data_pipeline_compares_autotune_on_and_off(capsys):
+    data_pipeline.main(["--batches", "3", "--epochs", "2", "--rounds", "1", "--teardown", "0.3"])
+    out = capsys.readouterr().out
+    (busy, deletion, ended), = table_rows(out, "busy s")
+    assert float(busy) >= 0.3 and float(deletion) >= 0
+    assert abs(float(busy) + float(deletion) - float(ended)) < 0.011
+    rows = table_rows(out, "batches/epoch")
+    assert [r[1] for r in rows] == ["autotune on (tf.data default)", "kg.data.prefetched (autotune off)"]
+    for row in rows:
+        assert row[0] == "3" and row[2] == "1"  # one epoch kept of each two-epoch fit
+        wall, lost, worst = map(float, row[3:])
+        assert 0 <= lost <= worst <= wall + 0.005
