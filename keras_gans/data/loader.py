@@ -297,11 +297,11 @@ def prefetched(ds):
     With autotuning on (tf.data's default) every iterator runs a model thread
     that wakes 5.1 s, 10.2 s, 20.5 s, ... after the iterator is made. Deleting
     the iterator, which Keras does after each epoch over a finite dataset and
-    at the end of ``fit``, can wait for that thread's next wake-up: up to half
-    the epoch again, idle (``bench/data_pipeline.py`` measures it). With
-    autotuning off, ``AUTOTUNE`` map parallelism is the number of cores and
-    the prefetch buffer is sized by tf.data's legacy autotuner, which needs no
-    thread; for in-memory and decode-light pipelines that is as fast.
+    at the end of ``fit``, can wait for that thread's next wake-up: at worst
+    about as long again as the epoch, idle. With autotuning off, ``AUTOTUNE``
+    maps still run in parallel and the prefetch still runs ahead, without that
+    thread; the library's in-memory pipelines feed training no slower
+    (``bench/data_pipeline.py`` measures both).
 
     Example:
         >>> import tensorflow as tf
