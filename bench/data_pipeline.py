@@ -22,14 +22,13 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_gans as kg  # noqa: E402
-from bench.train_throughput import table  # noqa: E402
+from bench.train_throughput import StepTimer, table  # noqa: E402
 
 
-class EpochOverhead(keras.callbacks.Callback):
+class EpochOverhead(StepTimer):
     """Per epoch: wall seconds, and seconds spent outside train steps."""
 
     def __init__(self):
@@ -37,17 +36,11 @@ class EpochOverhead(keras.callbacks.Callback):
         self.epochs = []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.start, self.in_steps = time.perf_counter(), 0.0
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.step_start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.in_steps += time.perf_counter() - self.step_start
+        self.epoch_start, self.seconds = time.perf_counter(), 0.0
 
     def on_epoch_end(self, epoch, logs=None):
-        wall = time.perf_counter() - self.start
-        self.epochs.append((wall, wall - self.in_steps))
+        wall = time.perf_counter() - self.epoch_start
+        self.epochs.append((wall, wall - self.seconds))
 
 
 def pipelines(images, batches):
