@@ -140,8 +140,18 @@ def trace_sqrt_product(sigma_a, sigma_b):
     Returns:
         python float.
     """
-    root_a = _psd_sqrt(np.asarray(sigma_a, "float64"))
-    middle = root_a @ np.asarray(sigma_b, "float64") @ root_a
+    sigma_a, sigma_b = np.asarray(sigma_a, "float64"), np.asarray(sigma_b, "float64")
+    # Exact in theory, the two orders (S_a^1/2 S_b S_a^1/2 and S_b^1/2 S_a
+    # S_b^1/2) differ by round-off whose size depends on the BLAS kernel's
+    # summation order. Averaging both makes the result symmetric exactly
+    # (float addition commutes), on every machine.
+    return 0.5 * (_one_sided_trace_sqrt(sigma_a, sigma_b) + _one_sided_trace_sqrt(sigma_b, sigma_a))
+
+
+def _one_sided_trace_sqrt(sigma_a, sigma_b):
+    """``sum(sqrt(eig(S_a^(1/2) S_b S_a^(1/2))))``: ``Tr((S_a S_b)^(1/2))`` up to round-off."""
+    root_a = _psd_sqrt(sigma_a)
+    middle = root_a @ sigma_b @ root_a
     values = np.linalg.eigvalsh((middle + middle.T) / 2)
     return float(np.sqrt(np.clip(values, 0.0, None)).sum())
 
@@ -174,7 +184,10 @@ def frechet_distance_from_statistics(mu_a, sigma_a, mu_b, sigma_b):
         if not np.isfinite(value).all():
             raise ValueError(f"{name} contains NaN or inf.")
     diff = mu_a - mu_b
-    distance = diff @ diff + np.trace(sigma_a) + np.trace(sigma_b) - 2.0 * trace_sqrt_product(sigma_a, sigma_b)
+    # Grouped so that swapping a and b swaps only the operands of commutative
+    # additions: the distance is exactly symmetric.
+    traces = np.trace(sigma_a) + np.trace(sigma_b)
+    distance = float(diff @ diff) + traces - 2.0 * trace_sqrt_product(sigma_a, sigma_b)
     # Identical sets give 0 up to round-off, which can fall a hair below it.
     return float(max(distance, 0.0))
 
