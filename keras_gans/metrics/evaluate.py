@@ -14,6 +14,51 @@ def _positive_int(value, name, low=1):
     return int(value)
 
 
+def kid_subset_size_for(subset_size, m):
+    """The KID subset size ``evaluate`` uses for ``m`` images per set.
+
+    ``subset_size`` when it is below ``m``; otherwise ``m // 2`` (at least
+    2), because subsets of all ``m`` rows would all be the same and KID's
+    spread would be unmeasured (see ``kernel_distance``).
+
+    Example:
+        >>> kid_subset_size_for(1000, 10000), kid_subset_size_for(1000, 300)
+        (1000, 150)
+    """
+    subset_size = _positive_int(subset_size, "kid_subset_size", 2)
+    return subset_size if subset_size < m else max(m // 2, 2)
+
+
+def modes_covered(counts, real_counts):
+    """Count the classes the samples cover (``evaluate``'s ``modes_covered``).
+
+    A class is covered when the real images hold it and its share of the
+    samples is at least half its share of the real images.
+
+    Args:
+        counts: per-class counts of the generated samples.
+        real_counts: per-class counts of the real images (same length).
+
+    Returns:
+        int. A class with no real image is never covered, whatever the
+        samples hold (its real share is 0, so "half of it" would be met by
+        no sample at all).
+
+    Example:
+        >>> modes_covered([5, 5, 0], [6, 4, 0])
+        2
+    """
+    counts = np.asarray(counts, "float64")
+    real_counts = np.asarray(real_counts, "float64")
+    if counts.shape != real_counts.shape:
+        raise ValueError(
+            f"counts and real_counts must have one entry per class, got {counts.shape} and {real_counts.shape}."
+        )
+    share = counts / max(counts.sum(), 1.0)
+    real_share = real_counts / max(real_counts.sum(), 1.0)
+    return int(np.sum((real_counts > 0) & (share >= 0.5 * real_share)))
+
+
 def evaluate(
     model,
     dataset="fashion_mnist",
@@ -47,16 +92,20 @@ def evaluate(
     4. Metrics on the features: ``frechet_distance`` (FCD with the
        classifier, FID with InceptionV3), ``kid_mean``/``kid_std``/
        ``kid_stderr`` (``kernel_distance`` with ``kid_subsets`` subsets of
-       ``min(kid_subset_size, m)`` rows, subset seed ``seed``: the mean of
-       the per-subset unbiased estimates, their standard deviation, and the
-       standard error of the mean, ``kid_std / sqrt(kid_subsets)``),
+       ``kid_subset_size`` rows, or of ``m // 2`` rows when ``m <=
+       kid_subset_size``, so that subsets of a small run still differ; subset
+       seed ``seed``: the mean of the per-subset unbiased estimates, their
+       standard deviation, and ``kid_std / sqrt(kid_subsets)``, the standard
+       error of the mean over the subset draws, i.e. the noise of the subset
+       sampling, not of the ``m`` images),
        ``precision``/``recall`` (``precision_recall`` with ``k`` neighbours,
        real = the real features).
     5. With a classifier extractor, mode coverage: ``class_counts`` (how many
        samples the classifier assigns to each class), ``real_class_counts``
-       (the same for the real images) and ``modes_covered`` (classes whose
-       share of the samples is at least half their share of the real
-       images). For conditional GANs also ``label_agreement``, the fraction
+       (the same for the real images) and ``modes_covered`` (classes that
+       the real images hold and whose share of the samples is at least half
+       their share of the real images; a class with no real image is never
+       counted). For conditional GANs also ``label_agreement``, the fraction
        of samples the classifier assigns to the requested class, beside
        ``real_label_agreement``, the classifier's accuracy on the real images
        (the ceiling of label agreement).
@@ -76,7 +125,8 @@ def evaluate(
             ``kg.metrics.FeatureExtractor``, a ``keras.Model`` or a callable.
         k: int, neighbours of precision/recall.
         kid_subsets: int, KID subsets.
-        kid_subset_size: int, KID subset size.
+        kid_subset_size: int, KID subset size (used when below ``m``; else
+            ``m // 2``).
         verbose: int, 1 shows a progress bar.
 
     Returns:
@@ -145,8 +195,9 @@ def evaluate(
     if progress:
         progress.update(3)
 
+    kid_size = kid_subset_size_for(kid_subset_size, m)
     kid = kernel_distance(
-        real_features, fake_features, num_subsets=kid_subsets, subset_size=kid_subset_size, seed=seed
+        real_features, fake_features, num_subsets=kid_subsets, subset_size=kid_size, seed=seed
     )
     pr = precision_recall(real_features, fake_features, k=k)
     report = {
@@ -172,7 +223,7 @@ def evaluate(
         "extractor": extractor.name,
         "feature_dim": int(real_features.shape[1]),
         "kid_subsets": int(kid_subsets),
-        "kid_subset_size": int(min(kid_subset_size, m)),
+        "kid_subset_size": int(min(kid_size, m)),
         "k": k,
     }
     if extractor.is_classifier:
@@ -181,7 +232,7 @@ def evaluate(
         real_counts = np.bincount(real_classes, minlength=num_classes)
         report["class_counts"] = [int(c) for c in counts]
         report["real_class_counts"] = [int(c) for c in real_counts]
-        report["modes_covered"] = int(np.sum(counts / m >= 0.5 * real_counts / m))
+        report["modes_covered"] = modes_covered(counts, real_counts)
         protocol["num_classes"] = int(num_classes)
         if extractor.name == CLASSIFIER_NAME:
             from keras_gans.data import FASHION_MNIST_CLASSES
@@ -236,7 +287,12 @@ def format_report(report):
     if "class_counts" in report:
         counts = report["class_counts"]
         names = protocol.get("class_names") or [str(i) for i in range(len(counts))]
-        rows.append(("modes covered", f"{report['modes_covered']}/{len(counts)} classes"))
+        line = f"{report['modes_covered']}/{len(counts)} classes"
+        absent = sum(1 for c in report.get("real_class_counts") or () if c == 0)
+        if absent:
+            line = (f"{report['modes_covered']}/{len(counts) - absent} classes "
+                    f"({absent} of {len(counts)} have no real image)")
+        rows.append(("modes covered", line))
         if "label_agreement" in report:
             line = f"{report['label_agreement']:.4f}"
             if "real_label_agreement" in report:

@@ -1,6 +1,7 @@
 """Kernel distance (KID): an unbiased MMD estimate with a cubic polynomial kernel."""
 
 import collections
+import warnings
 
 import numpy as np
 
@@ -12,8 +13,13 @@ class KernelDistance(collections.namedtuple("KernelDistance", ["mean", "std"])):
 
     ``mean`` is the average of the per-subset unbiased MMD^2 estimates (the
     KID); ``std`` is their standard deviation across subsets (ddof=1), the
-    spread KID is usually reported with; ``stderr`` is the standard error of
-    ``mean``, ``std / sqrt(num_subsets)``.
+    spread KID is usually reported with; ``stderr`` is ``std /
+    sqrt(num_subsets)``, the standard error of ``mean`` over the random
+    choice of subsets: how far ``mean`` would move with another subset
+    ``seed`` on the same two sets. It does not measure how KID would change
+    with fresh samples (the subsets share images, so they are not
+    independent draws from the distributions). Both are NaN when the subsets
+    cannot vary: one subset, or subsets that take both sets whole.
     """
 
     def __new__(cls, mean, std, num_subsets=1):
@@ -23,7 +29,7 @@ class KernelDistance(collections.namedtuple("KernelDistance", ["mean", "std"])):
 
     @property
     def stderr(self):
-        """Standard error of ``mean``: ``std / sqrt(num_subsets)``."""
+        """``std / sqrt(num_subsets)``: the standard error of ``mean`` over the subset draws (NaN with ``std``)."""
         return self.std / np.sqrt(self.num_subsets)
 
 
@@ -70,6 +76,15 @@ def kernel_distance(a, b, num_subsets=100, subset_size=1000, seed=0):
     different sample sizes compare; it can be slightly negative when the two
     sets come from one distribution. Computed in float64.
 
+    The spread needs subsets smaller than the sets: when ``m`` equals both
+    ``n_a`` and ``n_b`` (``subset_size >= n``), every subset is the whole of
+    both sets, every round gives the same estimate, and a ``std`` of 0 would
+    claim a precision that was never measured. Then the estimate is
+    computed once, ``std`` and ``stderr`` are NaN, and (for
+    ``num_subsets > 1``) a ``UserWarning`` says to pass a ``subset_size``
+    below ``n``. When only one set is taken whole, the spread reflects the
+    subsampling of the other set alone.
+
     Args:
         a: activations ``[n_a, d]``, ``n_a >= 2``.
         b: activations ``[n_b, d]``, ``n_b >= 2``.
@@ -80,8 +95,10 @@ def kernel_distance(a, b, num_subsets=100, subset_size=1000, seed=0):
 
     Returns:
         ``KernelDistance(mean, std)``: named tuple of python floats, the mean
-        and the standard deviation (ddof=1; 0.0 for one subset) of the
-        per-subset estimates; ``.stderr`` is ``std / sqrt(num_subsets)``.
+        and the standard deviation (ddof=1; NaN for one subset or whole-set
+        subsets) of the per-subset estimates; ``.stderr`` is ``std /
+        sqrt(num_subsets)``, the standard error of the mean over the subset
+        draws (see ``KernelDistance``).
 
     Example:
         >>> import keras_gans as kg
@@ -96,11 +113,23 @@ def kernel_distance(a, b, num_subsets=100, subset_size=1000, seed=0):
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
     a, b = check_activations(a, b)
     m = min(int(subset_size), len(a), len(b))
+    if m == len(a) == len(b):
+        # Every subset is both sets whole (in another order, which the
+        # estimate does not see): one estimate, no spread to report.
+        if num_subsets > 1:
+            warnings.warn(
+                f"kernel_distance: subset_size={subset_size} takes both sets whole (n={m}), so all "
+                f"{num_subsets} subsets give the same estimate and KID's std/stderr are NaN: pass "
+                f"a subset_size below {m} (e.g. {max(m // 2, 2)}) to measure the spread.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return KernelDistance(mmd2_unbiased(a, b), float("nan"), int(num_subsets))
     rng = np.random.default_rng(seed)
     estimates = np.empty(int(num_subsets))
     for i in range(int(num_subsets)):
         x = a[rng.choice(len(a), m, replace=False)]
         y = b[rng.choice(len(b), m, replace=False)]
         estimates[i] = mmd2_unbiased(x, y)
-    std = float(estimates.std(ddof=1)) if len(estimates) > 1 else 0.0
+    std = float(estimates.std(ddof=1)) if len(estimates) > 1 else float("nan")
     return KernelDistance(float(estimates.mean()), std, int(num_subsets))

@@ -32,7 +32,8 @@ def test_report_fields_and_protocol(fmnist_test, fmnist_extractor):
     assert protocol["n_real"] == protocol["n_fake"] == 300
     assert protocol["split_size"] == 10000 and protocol["real_subset"] == "random without replacement"
     assert protocol["extractor"] == "classifier.fashion_mnist" and protocol["feature_dim"] == 128
-    assert protocol["kid_subset_size"] == 300 and protocol["family"] == "dcgan"
+    # n=300 <= kid_subset_size=1000: subsets of 150, so that they differ.
+    assert protocol["kid_subset_size"] == 150 and protocol["family"] == "dcgan"
     json.dumps(report)  # plain python values only
 
     # The protocol is what the docstring says: recompute the Frechet distance by hand.
@@ -48,12 +49,13 @@ def test_report_fields_and_protocol(fmnist_test, fmnist_extractor):
     # KID: mean, spread and standard error over the subsets, as kernel_distance gives them.
     kid = metrics.kernel_distance(
         fmnist_extractor(images[keep]), fmnist_extractor(gan.generate(300, seed=1)),
-        num_subsets=100, subset_size=300, seed=1,
+        num_subsets=100, subset_size=150, seed=1,
     )
     assert report["kid_mean"] == pytest.approx(kid.mean, rel=1e-6)
     assert report["kid_std"] == pytest.approx(kid.std, rel=1e-6)
     assert report["kid_stderr"] == pytest.approx(kid.stderr, rel=1e-6)
     assert report["kid_stderr"] == pytest.approx(report["kid_std"] / 10.0)  # 100 subsets
+    assert report["kid_std"] > 0
 
     text = metrics.format_report(report)
     for label in ("FCD (classifier.fashion_mnist)", "KID", "precision", "recall", "modes covered",
@@ -130,3 +132,50 @@ def test_cli_bad_input_exits_2(dcgan_file, capsys, extra, message):
 def test_cli_missing_model_exits_2(capsys, tmp_path):
     assert main(["evaluate", str(tmp_path / "missing.keras")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_kid_subset_size_stays_below_n():
+    from keras_gans.metrics.evaluate import kid_subset_size_for
+
+    assert kid_subset_size_for(1000, 10000) == 1000  # the zoo's protocol is unchanged
+    assert kid_subset_size_for(1000, 1001) == 1000
+    assert kid_subset_size_for(1000, 1000) == 500
+    assert kid_subset_size_for(1000, 300) == 150
+    assert kid_subset_size_for(1000, 3) == 2
+    with pytest.raises(ValueError, match="kid_subset_size must be an int >= 2"):
+        kid_subset_size_for(1, 300)
+
+
+def test_modes_covered_skips_classes_without_real_images():
+    from keras_gans.metrics.evaluate import modes_covered
+
+    # Class 2 has no real image: covered by no sample count, 0 or many.
+    assert modes_covered([5, 5, 0], [6, 4, 0]) == 2
+    assert modes_covered([4, 4, 2], [6, 4, 0]) == 2
+    assert modes_covered([0, 0, 10], [6, 4, 0]) == 0
+    # Half the real share is enough, less is not.
+    assert modes_covered([3, 7, 0], [6, 4, 0]) == 2
+    assert modes_covered([2, 8, 0], [6, 4, 0]) == 1
+    with pytest.raises(ValueError, match="one entry per class"):
+        modes_covered([1, 2], [1, 2, 3])
+
+
+def test_evaluate_against_data_missing_a_class(fmnist_test, fmnist_extractor, tmp_path):
+    """Real images of sneakers and ankle boots only: the classes they lack are never covered."""
+    images, labels = fmnist_test
+    keep = np.isin(labels, [7, 9])
+    path = tmp_path / "sneakers_and_boots.npz"
+    np.savez(path, images=images[keep][:400], labels=labels[keep][:400])
+    gan = kg.models.DCGAN(latent_dim=16, width=8, seed=0)
+    report = metrics.evaluate(gan, dataset=str(path), n=200, extractor=fmnist_extractor)
+    counts, real = np.array(report["class_counts"]), np.array(report["real_class_counts"])
+    absent = real == 0
+    # The classifier calls a real image a sandal now and then; eight classes stay empty.
+    assert absent.sum() >= 7
+    share, real_share = counts / counts.sum(), real / real.sum()
+    assert report["modes_covered"] == int(np.sum(~absent & (share >= 0.5 * real_share)))
+    assert report["modes_covered"] <= 10 - absent.sum()
+    line = next(x for x in metrics.format_report(report).splitlines() if x.startswith("modes covered"))
+    assert line.endswith(
+        f"{report['modes_covered']}/{10 - absent.sum()} classes ({absent.sum()} of 10 have no real image)"
+    )

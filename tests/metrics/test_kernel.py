@@ -1,5 +1,7 @@
 """KID against a pair-by-pair loop, and its subset/seed behaviour."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -22,12 +24,30 @@ def loop_mmd2(x, y):
 def test_matches_loop_on_small_data():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 3)) + 0.7
-    # One subset as large as the sets: the estimate uses every row once.
+    # One subset as large as the sets: the estimate uses every row once, and
+    # one estimate has no spread (NaN, not a measured 0).
     kid = metrics.kernel_distance(x, y, num_subsets=1, subset_size=12)
     assert kid.mean == pytest.approx(loop_mmd2(x, y), rel=1e-10)
-    assert kid.std == 0.0
+    assert np.isnan(kid.std) and np.isnan(kid.stderr)
     mean, std = kid  # a plain (mean, std) tuple too
-    assert (mean, std) == (kid.mean, kid.std)
+    assert mean == kid.mean and np.isnan(std)
+
+
+@pytest.mark.parametrize("subset_size", [12, 13, 1000])
+def test_whole_set_subsets_warn_and_give_nan_spread(subset_size):
+    """subset_size >= n: every subset is both sets whole, so the 100 estimates agree."""
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 3)) + 0.7
+    with pytest.warns(UserWarning, match=r"takes both sets whole \(n=12\).*std/stderr are NaN: "
+                                         r"pass a subset_size below 12"):
+        kid = metrics.kernel_distance(x, y, num_subsets=100, subset_size=subset_size)
+    assert kid.mean == pytest.approx(loop_mmd2(x, y), rel=1e-10)
+    assert np.isnan(kid.std) and np.isnan(kid.stderr) and kid.num_subsets == 100
+    # One below n: subsets differ, the spread is measured, no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        smaller = metrics.kernel_distance(x, y, num_subsets=100, subset_size=11)
+    assert smaller.std > 0 and smaller.stderr == pytest.approx(smaller.std / 10)
 
 
 def test_subsets_of_the_whole_set_agree():
