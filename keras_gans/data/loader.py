@@ -97,6 +97,22 @@ def _tfds_builder(name):
         return None
 
 
+def tfds_data_dir():
+    """The folder TFDS keeps prepared datasets in (``$TFDS_DATA_DIR``, default ``~/tensorflow_datasets``)."""
+    return os.path.expanduser(os.environ.get("TFDS_DATA_DIR") or os.path.join("~", "tensorflow_datasets"))
+
+
+def _tfds_may_be_prepared(name):
+    """False when TFDS cannot hold ``name`` prepared here: its folder does not exist.
+
+    Checked before TFDS is imported, so loading from IDX files neither pays
+    for the import nor shows TFDS's warning about a dataset folder it does not
+    find ("Variant folder ... has no dataset_info.json").
+    """
+    base = name.split(":", 1)[0].split("/", 1)[0]
+    return bool(base) and os.path.isdir(os.path.join(tfds_data_dir(), base))
+
+
 def resize_uint8(images, size):
     """Resize uint8 images (``[h, w, c]`` or ``[n, h, w, c]``) to ``size``, rounded back to uint8.
 
@@ -213,12 +229,20 @@ def _archive_numpy(path, split, image_size):
 def load_numpy(source, split="train", image_size=None):
     """Load a dataset into memory as uint8 images and int labels.
 
+    Arrays are taken the way ``model.fit(x, y)`` takes them:
+    ``load_numpy(images, labels)`` (or ``load_numpy((images, labels))``)
+    checks both and returns them together; ``load_numpy(images)`` has no
+    labels. For a named or path source the second argument is the split, a
+    string; anything else there is refused with a ``ValueError`` rather than
+    silently ignored.
+
     Args:
         source: a dataset name (``"fashion_mnist"``, any TFDS image dataset),
             a path (IDX folder, image folder, ``.npz``, or a ``.zip``/``.tar``
             of an image or IDX folder, extracted safely), an image array, or an
             ``(images, labels)`` tuple of arrays.
-        split: ``"train"`` or ``"test"`` (TFDS names accept any split string).
+        split: ``"train"`` or ``"test"`` (TFDS names accept any split string);
+            when ``source`` is an image array, the labels array instead (or None).
         image_size: optional ``(height, width)`` to resize image folders,
             archives and TFDS datasets to.
 
@@ -230,16 +254,29 @@ def load_numpy(source, split="train", image_size=None):
         >>> images, labels = load_numpy("fashion_mnist", split="test")
         >>> images.shape, labels[:3]
         ((10000, 28, 28, 1), array([9, 2, 1], dtype=int32))
+        >>> x, y = load_numpy(np.zeros((4, 28, 28), "uint8"), np.arange(4))
+        >>> x.shape, y.tolist()
+        ((4, 28, 28, 1), [0, 1, 2, 3])
     """
+    arrays = isinstance(source, np.ndarray) or (
+        hasattr(source, "__array__") and not isinstance(source, (str, os.PathLike))
+    )
+    if arrays and split is not None and not isinstance(split, str):
+        return check_images(source, split)  # load_numpy(images, labels), as in fit(x, y)
     if isinstance(source, (tuple, list)) and len(source) == 2:
         return check_images(*source)
-    if isinstance(source, np.ndarray):
+    if arrays:
         return check_images(source)
     if not isinstance(source, (str, os.PathLike)):
         raise ValueError(
             f"source must be a dataset name, a path, an array or (images, labels), got {type(source).__name__}."
         )
     source = os.fspath(source)
+    if not isinstance(split, str):
+        raise ValueError(
+            f"split must be a split name such as 'train' or 'test', got {type(split).__name__}: "
+            "labels go with arrays, as load_numpy(images, labels)."
+        )
     if os.path.exists(source):
         if os.path.isdir(source):
             if idx.has_idx(source, split):
@@ -264,12 +301,14 @@ def load_numpy(source, split="train", image_size=None):
         raise FileNotFoundError(
             f"KERAS_GANS_DATA={root} is not a folder: point it at the folder holding the data, or unset it."
         )
-    builder = _tfds_builder(source)
+    builder = _tfds_builder(source) if _tfds_may_be_prepared(source) else None
     if builder is not None and builder.is_prepared():
         return check_images(*_tfds_numpy(builder, split, image_size=image_size))
     for folder in idx.idx_dirs(source):
         if idx.has_idx(folder, split):
             return check_images(*idx.load_idx_split(folder, split))
+    # Nothing local: TFDS is what is needed now (to name the dataset, or download it).
+    builder = builder or _tfds_builder(source)
     if builder is None:
         if source in idx.SYSTEM_DIRS:
             raise FileNotFoundError(f"{source} is not on this machine: {how_to_get(source)}.")
@@ -377,7 +416,9 @@ def load(
         source: a TFDS image dataset name (``"fashion_mnist"``, ``"mnist"``,
             ``"cifar10"``...), a path (IDX folder, image folder, ``.npz``), an
             image array, or an ``(images, labels)`` tuple of arrays.
-        split: ``"train"`` or ``"test"`` (TFDS accepts its own split strings).
+        split: ``"train"`` or ``"test"`` (TFDS accepts its own split strings);
+            when ``source`` is an image array, its labels array (as in
+            ``load_numpy(images, labels)``; batches carry them with ``labels=True``).
         batch_size: int, images per batch.
         labels: bool, yield ``(images, labels)`` instead of images.
         shuffle: bool, reshuffle each epoch.

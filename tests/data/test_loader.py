@@ -87,6 +87,53 @@ def test_numpy_arrays_and_npz(tmp_path):
     np.testing.assert_array_equal(next(iter(kg.data.load(f, batch_size=20, shuffle=False))).numpy(), f)
 
 
+def test_load_numpy_takes_images_and_labels_as_fit_does(fmnist_test):
+    x, y = fmnist_test[0][:32, ..., 0], fmnist_test[1][:32].astype("int64")  # no channel axis
+    images, labels = kg.data.load_numpy(x, y)
+    assert images.shape == (32, 28, 28, 1) and images.dtype == np.uint8
+    np.testing.assert_array_equal(images[..., 0], x)
+    assert labels.dtype == np.int32 and labels.tolist() == y.tolist()
+    same = kg.data.load_numpy((x, y))
+    np.testing.assert_array_equal(same[0], images)
+    np.testing.assert_array_equal(same[1], labels)
+    assert kg.data.load_numpy(x)[1] is None
+    with pytest.raises(ValueError, match="one label per image"):
+        kg.data.load_numpy(x, y[:31])
+    # kg.data.load passes them on: labelled batches, aligned with their images.
+    bx, by = next(iter(kg.data.load(x, y, batch_size=8, labels=True, shuffle=False)))
+    np.testing.assert_allclose(bx.numpy()[..., 0], x[:8] / 127.5 - 1.0, atol=1e-6)
+    assert by.numpy().tolist() == y[:8].tolist()
+    # Labels given with a named source would be dropped: refused in one line.
+    with pytest.raises(ValueError, match="split must be a split name .* load_numpy\\(images, labels\\)"):
+        kg.data.load_numpy("fashion_mnist", y)
+
+
+IDX_ONLY_SCRIPT = """
+import json, sys
+import keras_gans as kg
+images, labels = kg.data.load_numpy("fashion_mnist", split="test")
+print(json.dumps({"shape": list(images.shape), "tfds_imported": "tensorflow_datasets" in sys.modules}))
+"""
+
+
+def test_idx_data_loads_without_tfds_or_its_warning(tmp_path):
+    """No prepared TFDS copy here: the IDX files are read without importing TFDS,
+    so no warning about a TFDS dataset folder that does not exist (a fresh
+    process, to see its log and modules)."""
+    import json
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TFDS_DATA_DIR": str(tmp_path / "tfds"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("KERAS_GANS_DATA", None)
+    done = subprocess.run([sys.executable, "-c", IDX_ONLY_SCRIPT], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out == {"shape": [10000, 28, 28, 1], "tfds_imported": False}
+    assert "dataset_info.json" not in done.stderr and "Variant folder" not in done.stderr, done.stderr[-2000:]
+
+
 def test_image_folder_with_class_subfolders(tmp_path):
     from matplotlib import image as mpimg
 
