@@ -221,7 +221,7 @@ def frechet_distance(a, b):
 
     Warns:
         UserWarning: ``min(n_a, n_b) <= d``, naming ``n`` and ``d``
-        (see ``warn_if_singular``).
+            (see ``warn_if_singular``).
 
     Example:
         >>> import keras_gans as kg
