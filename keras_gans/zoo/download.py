@@ -29,8 +29,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-#: Where release artifacts are published; ``KERAS_GANS_ZOO_URL`` overrides it.
-DEFAULT_BASE_URL = "https://github.com/keras-gans/keras-gans/releases/download/v0.1.0"
+#: Where zoo artifacts are downloaded from when nothing is configured: nowhere.
+#: No public host is promised; ``KERAS_GANS_ZOO_URL`` names a mirror (an
+#: ``https://`` server or a ``file://``/plain folder holding the files of a
+#: checkout's ``zoo/weights/``), and presets load from ``hf://owner/repo``.
+DEFAULT_BASE_URL = None
 
 #: Files larger than this show a progress bar when stderr is a terminal.
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
@@ -69,9 +72,19 @@ def cache_dir():
 
 
 def base_url():
-    """The zoo's base URL: ``$KERAS_GANS_ZOO_URL`` (a mirror) or the release URL.
+    """The zoo's base URL: ``$KERAS_GANS_ZOO_URL`` (a mirror), or None when unset.
 
-    A plain folder path is accepted as a mirror and turned into a ``file://`` URL.
+    The mirror holds zoo artifacts by file name (``<base>/<name>.weights.h5``,
+    the files of a checkout's ``zoo/weights/``): an ``https://`` URL, a
+    loopback ``http://`` one, a ``file://`` URL, or a plain folder path (turned
+    into a ``file://`` URL). There is no default host: without a mirror, only
+    the weights packaged in the wheel, a checkout and the cache are used.
+
+    Example:
+        >>> import os
+        >>> os.environ["KERAS_GANS_ZOO_URL"] = "https://mirror.example.org/zoo/"  # doctest: +SKIP
+        >>> base_url()  # doctest: +SKIP
+        'https://mirror.example.org/zoo'
     """
     mirror = os.environ.get("KERAS_GANS_ZOO_URL", "").strip()
     if not mirror:

@@ -2,9 +2,12 @@
 
 Entries come from the JSON cards in ``keras_gans/zoo/cards/`` (read on first
 use) plus whatever ``register`` adds at run time. An artifact is looked up,
-in order, in a checkout's ``zoo/weights/`` folder, in the cache
-(``$KERAS_GANS_HOME``), then downloaded from ``$KERAS_GANS_ZOO_URL`` or the
-release URL; every copy is checked against the card's sha256 before use.
+in order, in a checkout's ``zoo/weights/`` folder, in the weights packaged in
+the wheel (``kg.zoo.packaged``), in the cache (``$KERAS_GANS_HOME``), then
+downloaded from the mirror ``$KERAS_GANS_ZOO_URL`` names or the card's own
+``url`` (there is no default host); every copy is checked against the card's
+sha256 before use. ``load_gan``/``load_generator`` also take presets:
+``hf://owner/repo[@revision]``, a folder or a ``file://`` URL (``kg.zoo.preset``).
 Weights are loaded with ``load_weights`` into a model built from the card's
 config, so nothing in a downloaded file is executed.
 """
@@ -16,7 +19,7 @@ import os
 import tempfile
 import warnings
 
-from keras_gans.zoo import download
+from keras_gans.zoo import download, packaged
 from keras_gans.zoo.schema import build_model, count_params, load_weights_checked, validate_card
 
 #: Folder of the cards shipped with the package.
@@ -100,14 +103,15 @@ def list_models(family=None, pretrained=None):
 def url_of(entry):
     """Where an entry's artifact is downloaded from (None for recipe-only entries).
 
-    ``$KERAS_GANS_ZOO_URL`` (a mirror) wins over a card's own ``url``, which
-    wins over the release URL.
+    ``$KERAS_GANS_ZOO_URL`` (a mirror) wins over a card's own ``url``; with
+    neither there is no remote (None): no default host is assumed.
     """
     if "file" not in entry:
         return None
     if not os.environ.get("KERAS_GANS_ZOO_URL") and entry.get("url"):
         return entry["url"]
-    return f"{download.base_url()}/{entry['file']}"
+    base = download.base_url()
+    return None if base is None else f"{base}/{entry['file']}"
 
 
 def card(name):
@@ -229,6 +233,9 @@ def fetch(name, verbose=None):
                 "rewriting the card, or damaged); using the cache or a download instead.",
                 stacklevel=2,
             )
+    shipped = packaged.artifact_path(entry)
+    if shipped is not None:
+        return shipped
     path = os.path.join(download.cache_dir(), file)
     if download.verify(path, sha256):
         return path
@@ -238,7 +245,14 @@ def fetch(name, verbose=None):
             f"KERAS_GANS_OFFLINE is set and {name} ({file}) {state} in {download.cache_dir()}: "
             "unset it to download, or copy the verified file there."
         )
-    return download.download(url_of(entry), path, sha256, size=entry.get("size"), verbose=verbose)
+    url = url_of(entry)
+    if url is None:
+        raise download.DownloadError(
+            f"{name} ({file}) is not in the wheel, a checkout or the cache, and no remote is set: set "
+            "KERAS_GANS_ZOO_URL to a mirror holding it (a checkout's zoo/weights/ is one), or load a "
+            "published preset with kg.zoo.load_gan('hf://owner/repo')."
+        )
+    return download.download(url, path, sha256, size=entry.get("size"), verbose=verbose)
 
 
 def get_model(name, **overrides):
@@ -280,7 +294,7 @@ def get_model(name, **overrides):
     return model
 
 
-def _with_weights(name, compile_model):
+def _with_weights(name, compile_model, generator_only=False):
     entry = _entry(name)
     if entry["task"] != "generator":
         raise ValueError(
@@ -289,6 +303,22 @@ def _with_weights(name, compile_model):
         )
     if not entry["pretrained"]:
         raise _recipe_only_error(entry)
+    if generator_only is not False and packaged.networks_of(entry):
+        path = None
+        if generator_only is None:
+            try:
+                path = fetch(name)
+            except (FileNotFoundError, download.DownloadError) as err:
+                warnings.warn(
+                    f"{err} Using the generator packaged in keras-gans, with an untrained "
+                    "discriminator and fresh optimizers: fine for sampling and export, not for fine-tuning.",
+                    stacklevel=3,
+                )
+        if path is None:
+            gan = build_model(entry)
+            if compile_model:
+                gan.compile()
+            return packaged.load_networks(gan, entry)
     path = fetch(name)
     gan = build_model(entry)
     if compile_model:
@@ -297,11 +327,19 @@ def _with_weights(name, compile_model):
     return load_weights_checked(gan, path, f"zoo entry {name} (stale card or file?)")
 
 
-def load_generator(name):
-    """The pretrained generator of an entry, ready to sample.
+def load_generator(name, revision=None):
+    """The pretrained generator of an entry or a preset, ready to sample.
+
+    A zoo entry's generator comes from the weights packaged in the wheel
+    when it ships them (no network needed), else from its full artifact
+    (see ``fetch``). A preset (``hf://owner/repo``, ``hf://owner/repo@rev``,
+    a folder or ``file://`` URL written by ``kg.zoo.save_preset``) is
+    loaded whole and its generator returned.
 
     Args:
-        name: str, zoo name of a generator entry.
+        name: str, zoo name of a generator entry, or a preset source.
+        revision: optional str, the hub revision (branch, tag or commit) of
+            an ``hf://`` preset.
 
     Returns:
         ``keras.Model``: latent vectors (and labels, for conditional entries)
@@ -313,14 +351,36 @@ def load_generator(name):
         >>> g(np.zeros((1, g.input_shape[-1]), "float32")).shape  # doctest: +SKIP
         TensorShape([1, 28, 28, 1])
     """
-    return _with_weights(name, compile_model=False).generator
+    if _is_preset(name):
+        from keras_gans.zoo import preset
+
+        return preset.load_preset(name, revision=revision, compile_model=False).generator
+    if revision is not None:
+        raise ValueError(f"revision= applies to hf:// presets, not to the zoo entry {name!r}.")
+    return _with_weights(name, compile_model=False, generator_only=None).generator
 
 
-def load_gan(name):
-    """The whole pretrained GAN of an entry, compiled with ``"auto"`` to fine-tune.
+def load_gan(name, revision=None, generator_only=None):
+    """The whole pretrained GAN of an entry or a preset, compiled to fine-tune.
+
+    Sources: a zoo name (its full artifact, see ``fetch``), or a preset
+    written by ``kg.zoo.save_preset``: ``hf://owner/repo`` (through
+    ``huggingface_hub``: its cache, locking and ``HF_ENDPOINT``; pin a
+    revision with ``hf://owner/repo@rev`` or ``revision=``), a folder, or a
+    ``file://`` URL. Every preset file is checked against the sha256
+    manifest in its ``metadata.json``.
+
+    A zoo entry whose full artifact cannot be reached (a pip install with no
+    ``KERAS_GANS_ZOO_URL`` mirror, or offline) falls back, with a warning, to
+    the generator packaged in the wheel: the discriminator is untrained and
+    the optimizers fresh, fine for ``generate`` and export only.
 
     Args:
-        name: str, zoo name of a generator entry.
+        name: str, zoo name of a generator entry, or a preset source.
+        revision: optional str, hub revision of an ``hf://`` preset.
+        generator_only: None (full artifact, else the packaged generator with
+            a warning), True (the packaged generator, no download), or False
+            (the full artifact or an error).
 
     Returns:
         A compiled ``kg.models`` GAN with the entry's weights (and optimizer
@@ -330,8 +390,29 @@ def load_gan(name):
         >>> import keras_gans as kg
         >>> gan = kg.zoo.load_gan("dcgan.fashion_mnist")  # doctest: +SKIP
         >>> gan.fit(kg.data.load("fashion_mnist", batch_size=64), epochs=1)  # doctest: +SKIP
+        >>> gan = kg.zoo.load_gan("hf://owner/repo@v1")  # doctest: +SKIP
     """
-    return _with_weights(name, compile_model=True)
+    if _is_preset(name):
+        from keras_gans.zoo import preset
+
+        if generator_only:
+            raise ValueError("generator_only applies to zoo entries; a preset holds the whole GAN.")
+        return preset.load_preset(name, revision=revision)
+    if revision is not None:
+        raise ValueError(f"revision= applies to hf:// presets, not to the zoo entry {name!r}.")
+    return _with_weights(name, compile_model=True, generator_only=generator_only)
+
+
+def _is_preset(name):
+    # A registered zoo name wins over a folder of the same name in the working directory.
+    if not isinstance(name, (str, os.PathLike)):
+        return False
+    text = os.fspath(name)
+    if "://" in text:
+        return True
+    if text in _registry():
+        return False
+    return os.path.isdir(text)
 
 
 def write_card(name, weights_path, cards_dir=None, **fields):
@@ -384,6 +465,13 @@ def write_card(name, weights_path, cards_dir=None, **fields):
         entry = validate_card(entry)
         model = load_weights_checked(build_model(entry), weights_path, f"the config given for {name}")
         entry["num_params"] = count_params(model)
+        if "packaged" in _registry().get(name, {}) or "packaged" in fields:
+            # An entry that ships in the wheel keeps shipping: repack from the new artifact.
+            folder = os.path.join(os.path.dirname(os.path.abspath(cards_dir or CARDS_DIR)), "weights")
+            entry["packaged"] = packaged.pack(entry, weights_path, folder)
+            if entry["task"] == "generator":
+                entry["remote"] = packaged.REMOTE_NOTE
+            entry = validate_card(entry)
     cards_dir = cards_dir or CARDS_DIR
     os.makedirs(cards_dir, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=cards_dir)

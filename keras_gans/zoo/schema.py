@@ -30,13 +30,13 @@ ARTIFACT_FIELDS = ("file", "sha256", "size", "num_params")
 #: Fields a card may have besides the above.
 OPTIONAL_FIELDS = (
     "dataset", "metrics", "protocol", "recipe", "license", "training", "versions",
-    "url", "description",
+    "url", "description", "packaged", "remote",
 )
 
 #: The order fields are written in, so cards read the same way.
 FIELD_ORDER = (
-    "name", "family", "task", "description", "config", "file", "url", "sha256", "size",
-    "num_params", "dataset", "metrics", "protocol", "recipe", "license", "training",
+    "name", "family", "task", "description", "config", "file", "url", "remote", "sha256", "size",
+    "num_params", "packaged", "dataset", "metrics", "protocol", "recipe", "license", "training",
     "versions", "pretrained",
 )
 
@@ -117,11 +117,31 @@ def validate_card(card):
             raise ValueError(
                 f"{where}: num_params must be an int or a dict of ints per network, got {counts!r}."
             )
+    if "packaged" in card:
+        _check_packaged(card["packaged"], where)
+    if "remote" in card and not isinstance(card["remote"], str):
+        raise ValueError(f"{where}: remote must be a string saying where the full artifact comes from.")
     for key in ("metrics", "protocol", "training", "versions"):
         card.setdefault(key, {})
         if not isinstance(card[key], dict):
             raise ValueError(f"{where}: {key} must be a dict, got {type(card[key]).__name__}.")
     return {key: card[key] for key in FIELD_ORDER if key in card}
+
+
+def _check_packaged(packaged, where):
+    # {network key: {"file", "sha256", "size"}}: the weights shipped inside the wheel.
+    if not isinstance(packaged, dict) or not packaged:
+        raise ValueError(f"{where}: packaged must be a non-empty dict of network -> file record.")
+    for key, record in packaged.items():
+        if not isinstance(record, dict) or sorted(record) != ["file", "sha256", "size"]:
+            raise ValueError(f"{where}: packaged[{key!r}] must have exactly file, sha256 and size.")
+        file = record["file"]
+        if not isinstance(file, str) or not file or "/" in file or "\\" in file or file.startswith("."):
+            raise ValueError(f"{where}: packaged[{key!r}] file must be a plain file name, got {file!r}.")
+        if not isinstance(record["sha256"], str) or not _SHA256.match(record["sha256"]):
+            raise ValueError(f"{where}: packaged[{key!r}] sha256 must be 64 lowercase hex digits.")
+        if isinstance(record["size"], bool) or not isinstance(record["size"], int) or record["size"] < 1:
+            raise ValueError(f"{where}: packaged[{key!r}] size must be a positive int (bytes).")
 
 
 def build_model(card, **overrides):

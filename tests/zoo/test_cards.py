@@ -83,9 +83,12 @@ def test_every_pretrained_card_carries_its_provenance_and_protocol(name):
         assert entry["protocol"]["family"] == entry["family"]
     if kind == "generator":
         assert entry["protocol"]["n_fake"] == entry["protocol"]["n_real"] == 10000
-    # The url: a card may pin one; otherwise the release URL of its file.
-    url = zoo.card(name)["url"]
-    assert url.startswith("https://") and url.endswith("/" + entry["file"])
+    # No default host: what sampling needs ships in the wheel, and a card that needs a remote
+    # for the rest (the full GAN) says so.
+    assert "url" not in zoo.card(name)
+    assert entry["packaged"], f"{name}: nothing ships in the wheel"
+    if entry["task"] == "generator":
+        assert "KERAS_GANS_ZOO_URL" in entry["remote"] and "hf://" in entry["remote"]
 
 
 def test_every_card_has_its_recipe_and_recipe_only_cards_agree_with_it():

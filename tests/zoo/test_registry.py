@@ -41,7 +41,7 @@ def test_list_models_is_sorted_and_filters_by_family_and_pretrained():
 
 def test_card_is_a_copy_with_the_url(monkeypatch):
     card = zoo.card("classifier.fashion_mnist")
-    assert card["url"] == f"{download.DEFAULT_BASE_URL}/classifier.fashion_mnist.weights.h5"
+    assert "url" not in card  # no default host: without a mirror there is no remote
     card["config"]["width"] = -1
     card["metrics"].clear()
     again = zoo.card("classifier.fashion_mnist")
