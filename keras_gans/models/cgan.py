@@ -312,7 +312,8 @@ class ConditionalGAN(GAN):
     def test_step(self, data):
         self._check_compiled()
         real, labels = self.unpack_data(data)
-        fake = self.generator([self.noise(tf.shape(real)[0]), labels], training=False)
+        z = self.noise(tf.shape(real)[0], self.eval_seed_generator)  # never the training noise
+        fake = self.generator([z, labels], training=False)
         fake_out = self.discriminator([fake, labels], training=False)
         real_out = self.discriminator([real, labels], training=False)
         self.d_loss_tracker.update_state(self.d_loss_fn(real_out, fake_out))

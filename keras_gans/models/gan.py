@@ -191,6 +191,10 @@ class GAN(keras.Model):
         )
         self._check_networks()
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="seed_generator")
+        # Evaluation (``evaluate``, ``validation_data``) draws from a generator
+        # of its own, so validating never moves the training noise.
+        self.eval_seed_generator = keras.random.SeedGenerator(0, name="eval_seed_generator")
+        self.reset_eval_noise()
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.g_optimizer = None
@@ -434,12 +438,45 @@ class GAN(keras.Model):
             )
         return validate_images(data, self.image_shape)
 
-    def noise(self, batch_size):
-        """Draw training latents from the model's seed generator."""
+    def noise(self, batch_size, seed_generator=None):
+        """Draw latents: training ones from the model's seed generator by default.
+
+        Args:
+            batch_size: int or scalar tensor, this replica's batch size.
+            seed_generator: the ``keras.random.SeedGenerator`` to draw from;
+                None for ``self.seed_generator`` (``test_step`` passes
+                ``self.eval_seed_generator``).
+        """
+        seed_generator = self.seed_generator if seed_generator is None else seed_generator
         return replica_share(
-            lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator),
+            lambda n: keras.random.normal((n, self.latent_dim), seed=seed_generator),
             batch_size,
         )
+
+    #: counter at which the evaluation noise starts: the evaluation stream is
+    #: the training seed's, this far past any draw a training run makes.
+    EVAL_NOISE_COUNTER = 2**40
+
+    def reset_eval_noise(self):
+        """Restart the evaluation noise (``evaluate`` calls it first).
+
+        ``test_step`` draws from ``eval_seed_generator``, never from the
+        training ``seed_generator``, so ``evaluate()`` and ``validation_data``
+        leave the training noise where it was: a run's weights do not depend
+        on how often it validates. Each ``evaluate`` restarts the evaluation
+        noise from the training seed (state ``[seed, 2**40]``), so every
+        validation pass sees the same noise and its losses differ only by the
+        weights. The state is derived, never saved: a loaded model evaluates
+        with the same noise.
+        """
+        state = self.eval_seed_generator.state
+        seed = keras.ops.convert_to_numpy(self.seed_generator.state.value)[0]
+        state.assign(np.array([seed, self.EVAL_NOISE_COUNTER], dtype=state.dtype))
+
+    def evaluate(self, *args, **kwargs):
+        """``keras.Model.evaluate`` on noise of its own (see ``reset_eval_noise``)."""
+        self.reset_eval_noise()
+        return super().evaluate(*args, **kwargs)
 
     def apply_loss(self, tape, loss, optimizer, variables):
         """Take one optimizer step on ``loss`` (replica-scaled and loss-scaled)."""
@@ -584,7 +621,8 @@ class GAN(keras.Model):
     def test_step(self, data):
         self._check_compiled()
         real = self.unpack_data(data)
-        fake = self.generator(self.noise(tf.shape(real)[0]), training=False)
+        z = self.noise(tf.shape(real)[0], self.eval_seed_generator)
+        fake = self.generator(z, training=False)
         fake_out = self.discriminator(fake, training=False)
         real_out = self.discriminator(real, training=False)
         self.d_loss_tracker.update_state(self.d_loss_fn(real_out, fake_out))

@@ -168,22 +168,27 @@ class WGANGP(GAN):
         )
         return loss, wasserstein, penalty
 
-    def gradient_penalty(self, real, fake):
+    def gradient_penalty(self, real, fake, seed_generator=None):
         """``kg.losses.wasserstein_gradient_penalty`` with replica-aware ``eps``.
 
-        ``eps`` (``[batch, 1, 1, 1]``, uniform in [0, 1]) is drawn from the
-        model's seed generator through ``replica_share``, so under
-        ``tf.distribute`` each replica's examples get the ``eps`` a single
-        device would give them (a plain draw would repeat one ``eps`` vector
-        on every replica), then passed to the loss function, which returns
-        the mean of ``(||grad critic(x_hat)||_2 - 1)^2`` at
-        ``x_hat = eps * real + (1 - eps) * fake``.
+        ``eps`` (``[batch, 1, 1, 1]``, uniform in [0, 1]) is drawn from
+        ``seed_generator`` (None: the model's training seed generator;
+        ``test_step`` passes ``eval_seed_generator``) through
+        ``replica_share``, so under ``tf.distribute`` each replica's examples
+        get the ``eps`` a single device would give them (a plain draw would
+        repeat one ``eps`` vector on every replica), then passed to the loss
+        function, which returns the mean of ``(||grad critic(x_hat)||_2 - 1)^2``
+        at ``x_hat = eps * real + (1 - eps) * fake``.
         """
-        eps = replica_share(
-            lambda n: keras.random.uniform((n, 1, 1, 1), seed=self.seed_generator),
-            tf.shape(real)[0],
-        )
+        eps = self.penalty_eps(tf.shape(real)[0], seed_generator)
         return losses_lib.wasserstein_gradient_penalty(self.discriminator, real, fake, eps=eps)
+
+    def penalty_eps(self, batch, seed_generator=None):
+        """This replica's interpolation weights ``eps`` ``[batch, 1, 1, 1]`` (see ``gradient_penalty``)."""
+        seed_generator = self.seed_generator if seed_generator is None else seed_generator
+        return replica_share(
+            lambda n: keras.random.uniform((n, 1, 1, 1), seed=seed_generator), batch
+        )
 
     def _chunk_size(self, real):
         static = real.shape[0]
@@ -231,12 +236,12 @@ class WGANGP(GAN):
     def test_step(self, data):
         self._check_compiled()
         real = self.unpack_data(data)
-        fake = self.generator(self.noise(tf.shape(real)[0]), training=False)
+        # Evaluation noise (latents and eps) never comes from the training
+        # seed generator, and eps is shared out per replica as in training.
+        fake = self.generator(self.noise(tf.shape(real)[0], self.eval_seed_generator), training=False)
         real_out = self.discriminator(real, training=False)
         fake_out = self.discriminator(fake, training=False)
-        penalty = losses_lib.wasserstein_gradient_penalty(
-            self.discriminator, real, fake, seed=self.seed_generator
-        )
+        penalty = self.gradient_penalty(real, fake, self.eval_seed_generator)
         self.d_loss_tracker.update_state(self.d_loss_fn(real_out, fake_out) + self.gp_weight * penalty)
         self.g_loss_tracker.update_state(self.g_loss_fn(fake_out))
         self.wasserstein_tracker.update_state(
