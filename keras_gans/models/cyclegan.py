@@ -5,8 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans import losses as losses_lib
-from keras_gans.models.gan import GAN, replica_scaled, validate_images
-from keras_gans.models.linear_decay import LinearDecay
+from keras_gans.models.gan import GAN, replica_scaled, replica_share, validate_images
+from keras_gans.models.linear_decay import LinearDecay, check_schedules
 from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
 
 
@@ -80,6 +80,22 @@ def query_image_pool(pool, count, images, swap, slots):
     return returned, new_pool, new_count
 
 
+def _runs_an_epoch(args, kwargs):
+    """Whether ``fit(x, *args, **kwargs)`` would run an epoch (``epochs > initial_epoch``)."""
+    import inspect
+
+    try:
+        bound = inspect.signature(keras.Model.fit).bind(None, None, *args, **kwargs)
+    except TypeError:
+        return True  # keras.Model.fit reports the bad call itself
+    epochs = bound.arguments.get("epochs", 1)
+    initial = bound.arguments.get("initial_epoch", 0)
+    try:
+        return int(epochs) > int(initial)
+    except (TypeError, ValueError):
+        return True
+
+
 def _number(value, what, integer=False, allow_none=False):
     if value is None and allow_none:
         return None
@@ -128,8 +144,10 @@ class CycleGAN(GAN):
     variables saved with the model, so a resumed run continues exactly
     (``2 * pool_size * h * w * c`` float32 values: 0.3 MB for 28x28x1,
     79 MB for 256x256x3). Under ``tf.distribute`` each replica keeps its own
-    pool of its own images (on-read variables); a saved model keeps replica
-    0's pools and every replica restarts from them.
+    pool of its own images (on-read variables) and gets its own coin flips
+    and slots (its rows of one global-batch draw, as for latents:
+    ``pool_draws``); a saved model keeps replica 0's pools and every replica
+    restarts from them.
 
     Learning rates: ``compile("auto")`` gives each of the four networks its
     own Adam(2e-4, beta_1=0.5). With ``decay_steps=N`` the rate is held for
@@ -141,7 +159,10 @@ class CycleGAN(GAN):
     ``kg.trainer.train`` instead default it to the run's total steps, so the
     command line follows the paper's schedule unless given
     ``--config decay_steps=...`` (``null`` for a constant rate). Optimizers
-    passed to ``compile`` are used as given.
+    passed to ``compile`` are used as given. ``fit`` refuses to start once a
+    ``LinearDecay`` has reached 0 (a finished run resumed with more epochs
+    would train every extra step at learning rate 0): start a new run with a
+    ``decay_steps`` that covers it, or ``compile()`` fresh optimizers.
 
     Both domains must have the same image shape. ``call(a)`` translates
     A -> B, so the model exports like a generator that takes images.
@@ -546,9 +567,7 @@ class CycleGAN(GAN):
                 f"images of shape {tuple(images.shape[1:])} cannot enter a pool of "
                 f"{self.image_shape} images."
             )
-        batch = tf.shape(images)[0]
-        swap = keras.random.uniform((batch,), seed=self.seed_generator) > 0.5
-        slots = keras.random.randint((batch,), 0, self.pool_size, seed=self.seed_generator)
+        swap, slots = self.pool_draws(tf.shape(images)[0])
         returned, new_pool, new_count = query_image_pool(
             pool.value, count.value, images, swap, slots
         )
@@ -556,14 +575,36 @@ class CycleGAN(GAN):
         count.assign(new_count)
         return returned
 
+    def pool_draws(self, batch):
+        """This replica's pool coin flips and slots: ``(swap bool [batch], slots int32 [batch])``.
+
+        Drawn from the seed generator through ``replica_share``: under
+        ``tf.distribute`` each replica gets the rows of one global-batch draw
+        that a single device would give its examples (a plain draw would flip
+        the same coins on every replica).
+        """
+        swap = replica_share(
+            lambda n: keras.random.uniform((n,), seed=self.seed_generator) > 0.5, batch
+        )
+        slots = replica_share(
+            lambda n: keras.random.randint((n,), 0, self.pool_size, seed=self.seed_generator),
+            batch,
+        )
+        return swap, slots
+
     def fit(self, x=None, *args, **kwargs):
         """``GAN.fit``, with all four optimizers built first.
 
         Optimizer slots created inside the first traced step make
         ``tf.function`` trace the step twice; building them up front saves
-        that second trace (seconds for four networks).
+        that second trace (seconds for four networks). A fit that would
+        train past the end of a ``LinearDecay`` schedule (e.g. a finished
+        run resumed with more epochs: every extra step would train at
+        learning rate 0) is refused before any step.
         """
         self._check_compiled()
+        if _runs_an_epoch(args, kwargs):
+            check_schedules(self.optimizers())
         with self.distribute_strategy.scope():
             self.build_optimizers()
         return super().fit(x, *args, **kwargs)

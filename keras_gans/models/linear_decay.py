@@ -65,3 +65,41 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
             "decay_start": self.decay_start,
             "name": self.name,
         }
+
+
+def check_schedules(optimizers):
+    """Refuse to train on when a ``LinearDecay`` schedule has already reached 0.
+
+    A run whose optimizers are at or past their schedule's ``total_steps``
+    (a finished run resumed with more epochs, say) would take every further
+    step at learning rate 0: weights and moments would not move, and nothing
+    would say so.
+
+    Args:
+        optimizers: dict ``{name: optimizer}`` (``gan.optimizers()``);
+            ``LossScaleOptimizer`` wrappers are looked through, and optimizers
+            with a float rate or another schedule are not checked.
+
+    Raises:
+        ValueError: one line naming the optimizer, its step, the schedule's
+            end and the fix.
+
+    Example:
+        >>> import keras
+        >>> opt = keras.optimizers.Adam(LinearDecay(2e-4, total_steps=10))
+        >>> check_schedules({"g_optimizer": opt})  # at step 0: nothing to say
+    """
+    for name, opt in optimizers.items():
+        inner = getattr(opt, "inner_optimizer", opt)  # LossScaleOptimizer
+        schedule = getattr(inner, "_learning_rate", None)
+        if not isinstance(schedule, LinearDecay):
+            continue
+        step = int(keras.ops.convert_to_numpy(inner.iterations))
+        if step >= schedule.total_steps:
+            raise ValueError(
+                f"{name} is at step {step} but its LinearDecay schedule reached learning rate 0 at "
+                f"step {schedule.total_steps} (the run's decay_steps), so every further step would "
+                "train at learning rate 0: to train longer, start a new run whose decay_steps covers "
+                "all its steps (keras-gans train --config decay_steps=N), or compile fresh optimizers "
+                "(gan.compile()) to fine-tune these weights."
+            )

@@ -509,3 +509,35 @@ def test_save_load_restores_everything_and_training_continues_identically(traine
         for x, y in zip(getattr(gan, net).weights, getattr(loaded, net).weights):
             np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-4, atol=1e-5, err_msg=x.path)
     np.testing.assert_allclose(gan.pool_b.numpy(), loaded.pool_b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------- a schedule that has ended
+def test_fit_refuses_to_train_past_the_end_of_the_decay(tmp_path):
+    """A finished run (the LinearDecay at 0) resumed with more epochs: refused before any step."""
+    gan = tiny(width=4, n_blocks=1, pool_size=4, decay_steps=2)
+    gan.compile()
+    pairs = (uniform((4, 28, 28, 1), 1), uniform((4, 28, 28, 1), 2))
+    ds = tf.data.Dataset.from_tensor_slices(pairs).batch(2)
+    gan.fit(ds, epochs=1, verbose=0)  # steps 0 and 1: the whole schedule
+    assert float(gan.g_optimizer.learning_rate) == 0.0
+    path = str(tmp_path / "finished.keras")
+    gan.save(path)
+    resumed = keras.saving.load_model(path)
+    before = weights_of(resumed)
+    with pytest.raises(ValueError) as info:
+        resumed.fit(ds, epochs=2, initial_epoch=1, verbose=0)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert message.startswith(
+        "g_optimizer is at step 2 but its LinearDecay schedule reached learning rate 0 at step 2"
+    )
+    assert "start a new run whose decay_steps covers all its steps" in message
+    assert "gan.compile()" in message
+    assert not changed(before, weights_of(resumed))
+    assert {int(o.iterations.numpy()) for o in resumed.optimizers().values()} == {2}
+    # A fit that runs no epoch is not refused; the named fix (fresh optimizers) trains.
+    resumed.fit(ds, epochs=1, initial_epoch=1, verbose=0)
+    resumed.compile()
+    resumed.fit(ds, epochs=1, verbose=0)
+    moved = changed(before, weights_of(resumed))
+    assert moved & {v.path for v in resumed.generator.trainable_variables}

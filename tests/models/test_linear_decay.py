@@ -42,3 +42,23 @@ def test_an_optimizer_follows_the_schedule_by_its_step_count():
         opt.iterations.assign(step)
         rates.append(float(opt.learning_rate))
     np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-3, 0.5e-3, 0.0, 0.0], rtol=1e-6, atol=1e-12)
+
+
+def test_check_schedules_refuses_an_ended_decay():
+    from keras_gans.models.linear_decay import check_schedules
+
+    decayed = keras.optimizers.Adam(LinearDecay(1e-3, total_steps=10))
+    constant = keras.optimizers.Adam(1e-3)
+    wrapped = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(LinearDecay(1e-3, 5)))
+    for opt in (decayed, constant, wrapped.inner_optimizer):
+        opt.build([keras.Variable(np.zeros(2, "float32"))])
+    opts = {"g_optimizer": decayed, "d_optimizer": constant, "d_a_optimizer": wrapped}
+    check_schedules(opts)  # step 0 everywhere
+    decayed.iterations.assign(9)  # the last step with a rate above 0
+    check_schedules(opts)
+    wrapped.inner_optimizer.iterations.assign(5)
+    with pytest.raises(ValueError, match=r"^d_a_optimizer is at step 5 but its LinearDecay schedule "
+                                         r"reached learning rate 0 at step 5 .*decay_steps"):
+        check_schedules(opts)
+    constant.iterations.assign(10**6)  # a float rate never ends
+    check_schedules({"d_optimizer": constant})
