@@ -62,7 +62,12 @@ def _norm(kind, dtype, name):
     if kind == "batch":
         return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)
     if kind == "layer":
-        return layers.LayerNormalization(dtype=dtype, name=name)
+        # Layer norm as in WGAN-GP (Ba et al.): statistics over all of C, H, W
+        # of each example, a learned scale and offset per channel. One group
+        # is exactly that; LayerNormalization(axis=-1) would normalize each
+        # pixel's channel vector on its own. Computed in float32 under mixed
+        # precision.
+        return layers.GroupNormalization(groups=1, epsilon=1e-5, dtype=dtype, name=name)
     if kind in (None, "none"):
         return None
     raise ValueError(f"normalization must be 'batch', 'layer' or None, got {kind!r}.")
@@ -137,7 +142,10 @@ def dcgan_discriminator(
         image_shape: tuple ``(height, width, channels)`` of the input images.
         width: int, filters of the first block; later blocks double it.
         normalization: ``"batch"`` (DCGAN), ``"layer"`` or None (WGAN-GP critics
-            must not use batch norm). The first block is never normalized.
+            must not use batch norm). ``"layer"`` normalizes each example over
+            all its features (H, W and C together, ``GroupNormalization(groups=1)``)
+            with a per-channel scale and offset, the layer norm of the WGAN-GP
+            paper. The first block is never normalized.
         dropout: float, dropout rate after each block.
         extra_inputs: tuple of ``(keras.Input, tensor)`` pairs; each tensor
             ``[batch, h, w, c]`` is concatenated to the images as extra channels.

@@ -38,7 +38,8 @@ def test_family_defaults():
         assert (opt.beta_1, opt.beta_2) == (0.0, 0.9)
     layer_types = {type(layer).__name__ for layer in gan.discriminator.layers}
     assert "BatchNormalization" not in layer_types
-    assert "LayerNormalization" in {
+    # Layer norm over C, H, W of each example (tests/networks/test_dcgan.py checks the values).
+    assert "GroupNormalization" in {
         type(layer).__name__ for layer in tiny(critic_normalization="layer").discriminator.layers
     }
 
