@@ -4,22 +4,63 @@
     python export/rest_client.py --model dcgan.fashion_mnist --n 8 --seed 0 --out pngs
     # conditional GAN, chosen classes (`sample_labels`):
     python export/rest_client.py --model cgan.fashion_mnist --labels 7,7,9 --out pngs
-    # your own latents, sent as JSON `instances` to `serving_default`:
-    python export/rest_client.py --model dcgan.fashion_mnist --latent-dim 64 --n 4 --out pngs
+    # the same seed's latents computed here, sent as JSON `instances` to `serving_default`:
+    python export/rest_client.py --model dcgan.fashion_mnist --latent-dim 64 --n 4 --seed 0 --out pngs
 
-Only the standard library is needed (urllib, json, zlib).
+Both routes give the images of ``gan.generate(n, seed=seed)`` and of the zoo
+grid: a seed means ``tf.random.stateless_normal([n, latent_dim], seed=[seed, 0],
+alg="philox")`` everywhere, and ``latents`` below computes those numbers in
+plain Python (``kg.sampling.latents`` is the numpy version).
+
+Only the standard library is needed (urllib, json, zlib, math).
 """
 
 import argparse
 import json
+import math
 import os
-import random
 import sys
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from png_files import write_pngs  # noqa: E402
+
+
+_M32 = 0xFFFFFFFF
+
+
+def _philox(counter, key):
+    """Philox4x32-10 on four 32-bit words (TensorFlow's counter-based generator)."""
+    c0, c1, c2, c3 = counter
+    k0, k1 = key
+    for i in range(10):
+        if i:
+            k0, k1 = (k0 + 0x9E3779B9) & _M32, (k1 + 0xBB67AE85) & _M32
+        p0, p1 = 0xD2511F53 * c0, 0xCD9E8D57 * c2
+        c0, c1, c2, c3 = (p1 >> 32) ^ c1 ^ k0, p1 & _M32, (p0 >> 32) ^ c3 ^ k1, p0 & _M32
+    return c0, c1, c2, c3
+
+
+def latents(n, latent_dim, seed):
+    """``tf.random.stateless_normal([n, latent_dim], seed=[seed, 0], alg="philox")`` as lists of floats.
+
+    The latents a seed means in keras-gans (``kg.sampling.latents``, the
+    ``sample`` signature, ``gan.generate``), to within 1e-6.
+    """
+    s = int(seed) & 0xFFFFFFFFFFFFFFFF
+    # The seed is scrambled into a key and a counter by one Philox call.
+    m0, m1, m2, m3 = _philox((s & _M32, s >> 32, 0, 0), (0x3EC8F720, 0x02461E29))
+    values = []
+    for g in range((n * latent_dim + 3) // 4):
+        words = _philox((g & _M32, g >> 32, m2, m3), (m0, m1))
+        for a, b in ((words[0], words[1]), (words[2], words[3])):
+            # Box-Muller on 23-bit uniforms, as TensorFlow's NormalDistribution.
+            u1 = max((a & 0x7FFFFF) / 8388608.0, 1e-7)
+            v1 = 2.0 * math.pi * ((b & 0x7FFFFF) / 8388608.0)
+            radius = math.sqrt(-2.0 * math.log(u1))
+            values += [math.sin(v1) * radius, math.cos(v1) * radius]
+    return [values[i * latent_dim : (i + 1) * latent_dim] for i in range(n)]
 
 
 def sample_request(n, seed):
@@ -74,15 +115,13 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", default=None, help="conditional GANs: comma-separated class ids")
     parser.add_argument("--latent-dim", type=int, default=None,
-                        help="send your own standard normal z of this size as JSON instances")
+                        help="compute the seed's z of this size here and send it as JSON instances")
     parser.add_argument("--out", required=True, help="folder for the PNG files")
     args = parser.parse_args(argv)
     if args.labels is not None:
         body = sample_labels_request([int(v) for v in args.labels.split(",")], args.seed)
     elif args.latent_dim is not None:
-        rng = random.Random(args.seed)
-        z = [[rng.gauss(0.0, 1.0) for _ in range(args.latent_dim)] for _ in range(args.n)]
-        body = instances_request(z)
+        body = instances_request(latents(args.n, args.latent_dim, args.seed))
     else:
         body = sample_request(args.n, args.seed)
     paths = write_pngs(predict(args.url, args.model, body), args.out)

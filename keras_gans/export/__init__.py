@@ -10,7 +10,7 @@ Example:
 """
 
 from keras_gans.export.saved_model import saved_model, stateless_latent
-from keras_gans.export.tflite import QUANTIZE_MODES, describe, tflite
+from keras_gans.export.tflite import QUANTIZE_MODES, VerificationError, describe, float_layers_for, tflite
 from keras_gans.export.verify import MEAN_THRESHOLDS, THRESHOLDS, UINT8_TOLERANCE, format_report, verify
 
 #: The formats ``keras-gans export --format`` accepts.
@@ -22,7 +22,9 @@ __all__ = [
     "MEAN_THRESHOLDS",
     "THRESHOLDS",
     "UINT8_TOLERANCE",
+    "VerificationError",
     "describe",
+    "float_layers_for",
     "format_report",
     "saved_model",
     "stateless_latent",

@@ -37,18 +37,21 @@ class ExportSource:
     def example_inputs(self, n, seed=0, images=None):
         """Inputs for ``n`` examples as ``{name: np.ndarray}`` in the signature's names.
 
-        Latents are standard normal (``np.random.default_rng(seed)``), labels
-        cycle through the classes, images are ``images`` if given, else
-        uniform noise in [-1, 1].
+        Latents are what ``seed`` means everywhere
+        (``kg.sampling.latents(n, latent_dim, seed)``, the model's own ``z``
+        distribution), labels cycle through the classes as ``gan.generate``
+        and the ``sample`` signature cycle them, images are ``images`` if
+        given, else uniform noise in [-1, 1].
         """
         import numpy as np
 
-        rng = np.random.default_rng(seed)
+        from keras_gans.sampling import latents
+
         if self.kind == IMAGE:
             if images is None:
-                images = rng.uniform(-1.0, 1.0, (n, *self.image_shape))
+                images = np.random.default_rng(seed).uniform(-1.0, 1.0, (n, *self.image_shape))
             return {"images": np.asarray(images, "float32")}
-        inputs = {"z": rng.standard_normal((n, self.latent_dim)).astype("float32")}
+        inputs = {"z": latents(n, self.latent_dim, seed)}
         if self.kind == CONDITIONAL:
             inputs["labels"] = (np.arange(n) % self.num_classes).astype("int32")
         return inputs
@@ -181,8 +184,10 @@ def _from_generator(generator, name, origin, num_classes=None):
 
 
 def _from_gan(gan, name, origin):
+    # A GAN with ema_decay exports its EMA generator, the one that samples.
     return _from_generator(
-        gan.generator, name or gan.family, origin, num_classes=getattr(gan, "num_classes", None)
+        gan.sampling_generator(), name or gan.family, origin,
+        num_classes=getattr(gan, "num_classes", None),
     )
 
 

@@ -14,7 +14,9 @@ so a client can write PNG files without any arithmetic.
 
 ``sample`` lets a client ask for images without drawing latents:
 ``z = tf.random.stateless_normal([batch_size, latent_dim], seed=[seed, 0],
-alg="philox")`` (the same numbers on every machine, see ``stateless_latent``);
+alg="philox")`` (the same numbers on every machine, and the latents
+``gan.generate(batch_size, seed=seed)`` and ``keras-gans sample --seed`` use:
+``kg.sampling.latents(batch_size, latent_dim, seed)`` computes them in numpy);
 a conditional GAN's ``sample`` cycles the labels (``arange(batch_size) %
 num_classes``, like ``gan.generate``), and ``sample_labels`` takes the labels
 (their count is the batch) with the same ``z``. A CycleGAN translates the
@@ -29,6 +31,9 @@ from keras_gans.export._source import CONDITIONAL, IMAGE, check_name, resolve
 
 def stateless_latent(batch_size, seed, latent_dim):
     """The latents the ``sample`` signature draws, as a float32 numpy array.
+
+    The same numbers as ``kg.sampling.latents(batch_size, latent_dim, seed)``
+    (which needs no TensorFlow) and ``gan.generate(batch_size, seed=seed)``.
 
     Args:
         batch_size: int, how many.

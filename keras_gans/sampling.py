@@ -1,0 +1,216 @@
+"""Sampling helpers over any family; ``latents`` is what "seed N" means everywhere.
+
+One seed gives the same latents in every place that takes one:
+``gan.generate(n, seed=s)``, ``keras-gans sample --seed s``, the zoo sample
+grids, the SavedModel ``sample`` signature (and so TF Serving's REST and gRPC
+clients asking for ``seed``), and a TFLite or ``serving_default`` caller that
+feeds ``kg.sampling.latents(n, latent_dim, s)`` as ``z``. The definition is
+TensorFlow's counter-based Philox generator::
+
+    tf.random.stateless_normal([n, latent_dim], seed=[s, 0], alg="philox")
+
+``latents`` computes exactly those numbers (to float32 rounding of the
+Box-Muller transform, below 1e-6) with numpy alone, so it imports no
+TensorFlow and has no side effect: it reads and changes no global random
+state. Row ``i`` depends on ``(s, i)`` only through the Philox counter, so the
+first ``k`` rows of a draw of ``n`` are the draw of ``k``.
+
+Example:
+    >>> import keras_gans as kg
+    >>> z = kg.sampling.latents(4, 64, seed=0)
+    >>> z.shape, z.dtype
+    ((4, 64), dtype('float32'))
+"""
+
+import numpy as np
+
+__all__ = ["latents", "philox_normal", "interpolate", "latent_path", "truncate"]
+
+# Philox4x32-10 constants (Salmon et al. 2011; tensorflow/core/lib/random/philox_random.h).
+_M0 = np.uint64(0xD2511F53)
+_M1 = np.uint64(0xCD9E8D57)
+_W0 = np.uint64(0x9E3779B9)
+_W1 = np.uint64(0xBB67AE85)
+_MASK = np.uint64(0xFFFFFFFF)
+_SHIFT = np.uint64(32)
+
+
+def _philox(counter, key):
+    """Ten Philox4x32 rounds. ``counter``: 4 uint64 arrays (32-bit words); ``key``: 2 ints."""
+    c0, c1, c2, c3 = counter
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    for i in range(10):
+        if i:
+            k0 = (k0 + _W0) & _MASK
+            k1 = (k1 + _W1) & _MASK
+        p0 = _M0 * c0
+        p1 = _M1 * c2
+        hi0, lo0 = p0 >> _SHIFT, p0 & _MASK
+        hi1, lo1 = p1 >> _SHIFT, p1 & _MASK
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+    return c0, c1, c2, c3
+
+
+def _key_counter(seed):
+    """The Philox key and base counter TensorFlow derives from ``seed=[seed, 0]``.
+
+    ``StatelessRandomGetKeyCounter`` scrambles the seed with one Philox call
+    under a fixed key, so that neither half of the seed has to be strong.
+    """
+    s0 = int(seed) & 0xFFFFFFFFFFFFFFFF
+    words = [np.array([w], np.uint64) for w in (s0 & 0xFFFFFFFF, s0 >> 32, 0, 0)]
+    mix = [int(w[0]) for w in _philox(words, (0x3EC8F720, 0x02461E29))]
+    return (mix[0], mix[1]), mix[2], mix[3]
+
+
+def _uint32_to_float(x):
+    # 23 random mantissa bits under exponent 0: a float in [1, 2), minus 1.
+    return ((x & np.uint64(0x7FFFFF)) | np.uint64(127 << 23)).astype(np.uint32).view(np.float32) - np.float32(1)
+
+
+def philox_normal(count, seed):
+    """``count`` standard normal float32 numbers: TF's Philox ``stateless_normal`` with ``seed=[seed, 0]``.
+
+    Args:
+        count: int >= 0, how many numbers (the flattened shape).
+        seed: int, the first half of TensorFlow's two-int seed (the second is 0).
+
+    Returns:
+        float32 ``np.ndarray`` ``[count]``.
+    """
+    key, c2, c3 = _key_counter(seed)
+    groups = (int(count) + 3) // 4
+    # Group g (four outputs) runs Philox at counter (0, 0, c2, c3) + g, a 128-bit add.
+    g = np.arange(groups, dtype=np.uint64)
+    zero = np.zeros(groups, np.uint64)
+    x0, x1, x2, x3 = _philox((g & _MASK, g >> _SHIFT, zero + np.uint64(c2), zero + np.uint64(c3)), key)
+    out = np.empty((groups, 4), np.float32)
+    for (a, b), columns in (((x0, x1), (0, 1)), ((x2, x3), (2, 3))):
+        # Box-Muller as tensorflow/core/lib/random/random_distributions.h writes it.
+        u1 = np.maximum(_uint32_to_float(a), np.float32(1e-7))
+        v1 = (2.0 * np.pi * _uint32_to_float(b).astype(np.float64)).astype(np.float32)
+        u2 = np.sqrt(np.float32(-2.0) * np.log(u1))
+        out[:, columns[0]] = np.sin(v1) * u2
+        out[:, columns[1]] = np.cos(v1) * u2
+    return out.reshape(-1)[: int(count)]
+
+
+def latents(n, latent_dim, seed):
+    """The ``n`` latent vectors that ``seed`` means for a generator taking ``latent_dim`` numbers.
+
+    Equal (to float32 rounding) to
+    ``tf.random.stateless_normal([n, latent_dim], seed=[seed, 0], alg="philox")``,
+    which is what ``gan.generate(n, seed=seed)``, ``keras-gans sample --seed``
+    and the exported ``sample(batch_size=n, seed=seed)`` signature draw. Feed
+    them as ``z`` to a ``.tflite`` file or to ``serving_default`` to get the
+    images of that seed.
+
+    Args:
+        n: int >= 1, how many vectors.
+        latent_dim: int >= 1, the generator's latent size.
+        seed: int, any value TensorFlow takes as an int64 seed.
+
+    Returns:
+        float32 ``np.ndarray`` ``[n, latent_dim]`` of standard normal numbers.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> z = kg.sampling.latents(2, 4, seed=7)
+        >>> bool((kg.sampling.latents(1, 4, seed=7) == z[:1]).all())
+        True
+    """
+    for name, value in (("n", n), ("latent_dim", latent_dim)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, got {seed!r}.")
+    if not -(2**63) <= int(seed) < 2**63:
+        raise ValueError(f"seed must fit in an int64, got {seed}.")
+    return philox_normal(int(n) * int(latent_dim), int(seed)).reshape(int(n), int(latent_dim))
+
+
+# ---------------------------------------------------------------- paths and truncation
+INTERPOLATIONS = ("slerp", "linear")
+
+
+def latent_path(z_a, z_b, steps, method="slerp"):
+    """``steps`` latents from ``z_a`` to ``z_b`` (both ends included).
+
+    ``"slerp"`` moves along the great circle between the two directions and
+    interpolates the norms linearly, so every point has the typical norm of a
+    Gaussian latent (a straight line passes near the origin, where no
+    training latent lies); ``"linear"`` is ``(1 - t) z_a + t z_b``.
+
+    Args:
+        z_a, z_b: arrays ``[latent_dim]``.
+        steps: int >= 2.
+        method: ``"slerp"`` or ``"linear"``.
+
+    Returns:
+        float32 ``np.ndarray`` ``[steps, latent_dim]``.
+
+    Example:
+        >>> path = latent_path(np.ones(4), -np.ones(4), 3, method="linear")
+        >>> path[1].tolist()
+        [0.0, 0.0, 0.0, 0.0]
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+        raise ValueError(f"steps must be an int >= 2 (both ends are included), got {steps!r}.")
+    if method not in INTERPOLATIONS:
+        raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}.")
+    z_a = np.asarray(z_a, "float64").ravel()
+    z_b = np.asarray(z_b, "float64").ravel()
+    t = np.linspace(0.0, 1.0, int(steps))[:, None]
+    if method == "linear":
+        return ((1.0 - t) * z_a + t * z_b).astype("float32")
+    norm_a, norm_b = np.linalg.norm(z_a), np.linalg.norm(z_b)
+    unit_a, unit_b = z_a / max(norm_a, 1e-12), z_b / max(norm_b, 1e-12)
+    omega = np.arccos(np.clip(np.dot(unit_a, unit_b), -1.0, 1.0))
+    if omega < 1e-6:  # the same direction: slerp is the straight line
+        return ((1.0 - t) * z_a + t * z_b).astype("float32")
+    direction = (np.sin((1.0 - t) * omega) * unit_a + np.sin(t * omega) * unit_b) / np.sin(omega)
+    return (direction * ((1.0 - t) * norm_a + t * norm_b)).astype("float32")
+
+
+def truncate(gan, z, truncation):
+    """``gan.truncate(z, truncation)``: the truncation trick of a family (``psi * z`` for z-space GANs)."""
+    return gan.truncate(z, truncation)
+
+
+def interpolate(gan, seed_a, seed_b, steps, method="slerp", truncation=None, use_ema=True, **conditions):
+    """Images along the latent path between the latents of two seeds.
+
+    The ends are ``gan.generate(1, seed=seed_a)`` and ``seed_b``'s image
+    (the same latents, ``latents(1, latent_dim, seed)``).
+
+    Args:
+        gan: a ``kg.models`` GAN with a latent space.
+        seed_a, seed_b: ints, the seeds of the two ends.
+        steps: int >= 2, images on the path, ends included.
+        method: ``"slerp"`` (default) or ``"linear"`` (see ``latent_path``).
+        truncation: None or ``psi`` in (0, 1], applied to every latent.
+        use_ema: bool, use the EMA generator when there is one.
+        **conditions: passed to ``gan.generate_from_latents`` (a conditional
+            GAN's ``labels=``: one class for the whole path, or one per step).
+
+    Returns:
+        float32 ``np.ndarray`` ``[steps, h, w, c]`` in [-1, 1].
+
+    Example:
+        >>> import keras_gans as kg
+        >>> gan = kg.models.DCGAN(latent_dim=16, width=8)
+        >>> kg.sampling.interpolate(gan, seed_a=0, seed_b=1, steps=8).shape
+        (8, 28, 28, 1)
+    """
+    from keras_gans.models.gan import check_truncation
+
+    check_truncation(truncation)
+    if not hasattr(gan, "generate_from_latents") or getattr(gan, "latent_dim", None) is None:
+        raise ValueError(
+            f"{type(gan).__name__} has no latent space to interpolate in"
+            + (": translate images with gan.translate instead." if hasattr(gan, "translate") else ".")
+        )
+    path = latent_path(
+        latents(1, gan.latent_dim, seed_a)[0], latents(1, gan.latent_dim, seed_b)[0], steps, method
+    )
+    return gan.generate_from_latents(gan.truncate(path, truncation), use_ema=use_ema, **conditions)
