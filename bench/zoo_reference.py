@@ -156,10 +156,12 @@ def main(argv=None):
     ev = cfg.get("evaluate", {})
     n = args.n or ev.get("n", 10000)
     if args.family == "cyclegan":
-        report = kg.metrics.evaluate_translation(wrapper, classes=classes, n=args.n, split=ev.get("split", "test"))
+        report = kg.metrics.evaluate_translation(wrapper, classes=classes, n=args.n, split=ev.get("split", "test"),
+                                                 extractor=kg.zoo.classifier_extractor())
         text = kg.metrics.format_translation_report(report)
     else:
-        report = kg.metrics.evaluate(wrapper, n=n, split=ev.get("split", "test"))
+        report = kg.metrics.evaluate(wrapper, n=n, split=ev.get("split", "test"),
+                                     extractor=kg.zoo.classifier_extractor())
         text = kg.metrics.format_report(report)
     report["reference"] = {"family": args.family, "steps": steps, "batch_size": batch,
                            "train_seconds": round(took, 1), "recipe": f"zoo/{ENTRIES[args.family]}.toml"}

@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 # TFDS or matplotlib before it needs them.
 from keras_gans import losses, models, networks  # noqa: E402,F401
 
-_SUBMODULES = ("callbacks", "data", "metrics", "zoo", "export", "trainer", "saving", "archive")
+_SUBMODULES = ("callbacks", "data", "metrics", "zoo", "export", "trainer", "saving", "archive", "sampling")
 
 
 def __getattr__(name):

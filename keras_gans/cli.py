@@ -326,6 +326,10 @@ def _cmd_evaluate(args):
     if classes is not None and len(classes) != 2:
         raise UsageError(f"--classes takes two class ids A,B, got {args.classes}")
     gan = load_any(args.model)
+    from keras_gans.zoo import get_extractor
+
+    # The zoo hands the metrics its classifier (28x28x1) or InceptionV3 as the extractor.
+    extractor = get_extractor(tuple(gan.image_shape))
     if gan.data_kind == "unpaired":
         if classes is None and not os.path.exists(args.model):
             from keras_gans import zoo
@@ -333,7 +337,7 @@ def _cmd_evaluate(args):
             classes = zoo.card(args.model).get("protocol", {}).get("classes")
         report = metrics.evaluate_translation(
             gan, dataset=args.dataset, classes=classes, split=args.split,
-            n=args.n, batch_size=args.batch_size,
+            n=args.n, batch_size=args.batch_size, extractor=extractor,
         )
         text = metrics.format_translation_report(report)
     else:
@@ -341,7 +345,7 @@ def _cmd_evaluate(args):
             raise UsageError(f"--classes names CycleGAN domains; {args.model} is a {gan.family}")
         report = metrics.evaluate(
             gan, dataset=args.dataset, n=args.n, split=args.split, seed=args.seed,
-            batch_size=args.batch_size, verbose=args.verbose,
+            batch_size=args.batch_size, verbose=args.verbose, extractor=extractor,
         )
         text = metrics.format_report(report)
     report["protocol"]["model"] = args.model
@@ -585,7 +589,7 @@ def _cmd_zoo_fetch(args):
 
 
 def _cmd_zoo_train(args):
-    from keras_gans.zoo.recipe import run_recipe
+    from keras_gans.zoo.runner import run_recipe
 
     result = run_recipe(args.name, out=args.out, epochs=args.epochs, publish=args.publish,
                         verbose=args.verbose, overwrite=args.overwrite, resume=args.resume)

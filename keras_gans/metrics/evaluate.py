@@ -85,10 +85,11 @@ def evaluate(
        (latents from ``numpy.random.default_rng(seed)``). Conditional GANs
        (``family == "cgan"``) are asked for the classes in turn,
        ``labels = arange(m) % num_classes``, so every class gets an equal share.
-    3. Features: both sets go through the same extractor; the default
-       (``kg.metrics.get_extractor``) is the zoo classifier's 128-d
-       ``features`` layer for 28x28x1 images, and InceptionV3's 2048-d pool
-       features for other shapes.
+    3. Features: both sets go through the same extractor, passed in:
+       ``kg.zoo.classifier_extractor()`` (the zoo classifier's 128-d
+       ``features`` layer) for 28x28x1 images; InceptionV3's 2048-d pool
+       features (``kg.metrics.inception_extractor``) by default for other
+       shapes. ``kg.zoo.get_extractor(image_shape)`` picks between the two.
     4. Metrics on the features: ``frechet_distance`` (FCD with the
        classifier, FID with InceptionV3), ``kid_mean``/``kid_std``/
        ``kid_stderr`` (``kernel_distance`` with ``kid_subsets`` subsets of
@@ -121,8 +122,9 @@ def evaluate(
         split: split of ``dataset`` the real images come from.
         seed: int, seed of the real subset, the latents and the KID subsets.
         batch_size: int, images per generator and extractor pass.
-        extractor: None (the default for the image shape), a
-            ``kg.metrics.FeatureExtractor``, a ``keras.Model`` or a callable.
+        extractor: a ``kg.metrics.FeatureExtractor`` (for 28x28x1 images:
+            ``kg.zoo.classifier_extractor()``), a ``keras.Model`` or a
+            callable; None means InceptionV3 for shapes other than 28x28x1.
         k: int, neighbours of precision/recall.
         kid_subsets: int, KID subsets.
         kid_subset_size: int, KID subset size (used when below ``m``; else
@@ -138,7 +140,7 @@ def evaluate(
     Example:
         >>> import keras_gans as kg
         >>> gan = kg.models.DCGAN(latent_dim=32, width=8)
-        >>> report = kg.metrics.evaluate(gan, n=500)
+        >>> report = kg.metrics.evaluate(gan, n=500, extractor=kg.zoo.classifier_extractor())
         >>> print(kg.metrics.format_report(report))  # doctest: +SKIP
     """
     import keras
@@ -269,7 +271,7 @@ def format_report(report):
         str, one metric per line, ending with the protocol.
 
     Example:
-        >>> print(format_report(kg.metrics.evaluate(gan, n=500)))  # doctest: +SKIP
+        >>> print(format_report(kg.metrics.evaluate(gan, n=500, extractor=extractor)))  # doctest: +SKIP
         FCD (classifier.fashion_mnist)   12.3456
         ...
     """

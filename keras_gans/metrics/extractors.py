@@ -1,25 +1,28 @@
-"""Feature extractors for sample-quality metrics, and training the zoo classifier.
+"""Feature extractors for sample-quality metrics.
 
-An extractor maps images in [-1, 1] to activations ``[n, d]``:
+An extractor maps images in [-1, 1] to activations ``[n, d]``; the metrics
+compute on those activations and take the extractor as an argument:
 
-- ``classifier_extractor()``: the ``features`` layer (128-d) of the zoo's
-  Fashion-MNIST classifier, ``classifier.fashion_mnist``; it also predicts
-  classes, which ``kg.metrics.evaluate`` uses for mode coverage and label
-  agreement. The Frechet distance on these features is the Frechet
-  classifier distance (FCD).
+- ``FeatureExtractor(model)``: any ``keras.Model`` or callable returning
+  features; ``FeatureExtractor.from_classifier(model)`` wraps a classifier
+  with a ``features`` layer, so it also predicts classes (mode coverage and
+  label agreement in ``kg.metrics.evaluate``). The Frechet distance on a
+  classifier's features is the Frechet classifier distance (FCD).
 - ``inception_extractor()``: InceptionV3's 2048-d average-pooled features
   (ImageNet weights) of images resized to 299x299, the features of the
   Frechet Inception distance (FID), for RGB data.
 
-``get_extractor(image_shape)`` picks the default for an image shape.
+The zoo hands the metrics its Fashion-MNIST classifier as an extractor
+(``kg.zoo.classifier_extractor()``, and ``kg.zoo.get_extractor(image_shape)``
+for the default of an image shape): metrics import no zoo.
 """
 
 import os
-import time
 
 import numpy as np
 
-#: Zoo name of the Fashion-MNIST classifier.
+#: Name of the Fashion-MNIST classifier's features (its zoo name), which
+#: reports call FCD and label with Fashion-MNIST's class names.
 CLASSIFIER_NAME = "classifier.fashion_mnist"
 
 #: File name Keras caches InceptionV3's ImageNet weights under (include_top=False).
@@ -74,9 +77,9 @@ class FeatureExtractor:
         num_classes: int or None; set when ``model`` also returns logits.
 
     Example:
-        >>> extractor = kg.metrics.get_extractor((28, 28, 1))
-        >>> extractor(images).shape  # doctest: +SKIP
-        (16, 128)
+        >>> pixels = FeatureExtractor(lambda x: x.reshape(len(x), -1), name="pixels")
+        >>> pixels(np.zeros((2, 4, 4, 1), "uint8")).shape
+        (2, 16)
     """
 
     def __init__(self, model, name="custom", image_shape=None, num_classes=None):
@@ -86,6 +89,45 @@ class FeatureExtractor:
         self.name = str(name)
         self.image_shape = None if image_shape is None else tuple(int(s) for s in image_shape)
         self.num_classes = None if num_classes is None else int(num_classes)
+
+    @classmethod
+    def from_classifier(cls, model, name=None):
+        """The extractor of a classifier: its ``features`` layer, and its classes.
+
+        Args:
+            model: ``keras.Model`` images -> logits with a layer named
+                ``features`` (``kg.networks.classifier.image_classifier``
+                builds one).
+            name: str, what the features are (default ``model.name``).
+
+        Returns:
+            ``FeatureExtractor`` returning the ``features`` activations and
+            the argmax of the logits.
+
+        Example:
+            >>> from keras_gans.networks.classifier import image_classifier
+            >>> extractor = FeatureExtractor.from_classifier(image_classifier(feature_dim=16))
+            >>> extractor.num_classes, extractor.image_shape
+            (10, (28, 28, 1))
+        """
+        import keras
+
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"model must be a keras.Model classifier, got {type(model).__name__}.")
+        try:
+            features = model.get_layer("features").output
+        except ValueError:
+            raise ValueError(
+                f"{model.name} has no layer named 'features': pass FeatureExtractor(model) for a model "
+                "that returns features itself."
+            ) from None
+        # A single input tensor (not a one-element list), so calls with a plain
+        # array match the model's input structure.
+        both = keras.Model(model.inputs[0], [features, model.outputs[0]])
+        return cls(
+            both, name=name or model.name, image_shape=tuple(model.inputs[0].shape[1:]),
+            num_classes=int(model.outputs[0].shape[-1]),
+        )
 
     @property
     def is_classifier(self):
@@ -147,15 +189,28 @@ def as_extractor(extractor, image_shape=None):
     """Return a ``FeatureExtractor`` for ``extractor``.
 
     Args:
-        extractor: None (the default for ``image_shape``, see ``get_extractor``),
-            a ``FeatureExtractor``, a ``keras.Model`` returning features, or a
-            callable ``images -> features``.
+        extractor: a ``FeatureExtractor``, a ``keras.Model`` returning
+            features, a callable ``images -> features``, or None:
+            ``inception_extractor(image_shape)`` (FID) for RGB and other
+            shapes. 28x28x1 images have no metrics-side default (InceptionV3
+            on upsampled 28x28 grayscale says little): pass the zoo's
+            classifier, ``kg.zoo.classifier_extractor()``.
         image_shape: tuple, used when ``extractor`` is None.
+
+    Raises:
+        ValueError: ``extractor`` is None for 28x28x1 images (the message names
+            the zoo's classifier), or is not callable.
     """
     if extractor is None:
         if image_shape is None:
             raise ValueError("pass extractor= or image_shape= to pick a feature extractor.")
-        return get_extractor(image_shape)
+        image_shape = tuple(int(s) for s in image_shape)
+        if image_shape == (28, 28, 1):
+            raise ValueError(
+                "28x28x1 images need extractor=: pass kg.zoo.classifier_extractor() (the Fashion-MNIST "
+                "classifier, FCD) or your own FeatureExtractor."
+            )
+        return inception_extractor(image_shape)
     if isinstance(extractor, FeatureExtractor):
         return extractor
     if callable(extractor):
@@ -163,34 +218,6 @@ def as_extractor(extractor, image_shape=None):
     raise ValueError(
         f"extractor must be None, a FeatureExtractor, a keras.Model or a callable, got {type(extractor).__name__}."
     )
-
-
-def get_extractor(image_shape):
-    """The default feature extractor for images of ``image_shape``.
-
-    28x28x1 images get the zoo's Fashion-MNIST classifier (Frechet classifier
-    distance; it is trained on Fashion-MNIST, so for other 28x28 data pass
-    your own extractor); every other shape gets InceptionV3 (FID), which
-    needs its ImageNet weights (see ``inception_extractor``).
-
-    Args:
-        image_shape: tuple ``(height, width, channels)``.
-
-    Returns:
-        ``FeatureExtractor``.
-
-    Example:
-        >>> kg.metrics.get_extractor((28, 28, 1)).name
-        'classifier.fashion_mnist'
-    """
-    image_shape = tuple(int(s) for s in image_shape)
-    if len(image_shape) != 3 or image_shape[-1] not in (1, 3):
-        raise ValueError(
-            f"image_shape must be (height, width, 1 or 3), got {image_shape}: pass extractor= for other data."
-        )
-    if image_shape == (28, 28, 1):
-        return classifier_extractor()
-    return inception_extractor(image_shape)
 
 
 def inception_weights_path():
@@ -258,163 +285,3 @@ def inception_extractor(image_shape=(299, 299, 3), weights="imagenet"):
     features = backbone(x)
     model = keras.Model(images, features, name="inception_v3_features")
     return FeatureExtractor(model, name="inception_v3", image_shape=image_shape)
-
-
-# ------------------------------------------------------------ the classifier
-def load_classifier(name=CLASSIFIER_NAME):
-    """Load the zoo's pretrained classifier (``keras.Model`` images -> logits).
-
-    Args:
-        name: str, zoo name of a ``classifier`` entry.
-
-    Returns:
-        ``keras.Model`` built by ``kg.networks.classifier.image_classifier``
-        with the entry's config, and its weights from ``kg.zoo.fetch``
-        (the checkout's ``zoo/weights/``, the cache, or a verified download).
-
-    Example:
-        >>> model = load_classifier()
-        >>> model.output_shape
-        (None, 10)
-    """
-    from keras_gans.zoo import card, fetch, get_model
-
-    if card(name).get("task") != "feature_extractor":
-        raise ValueError(f"zoo entry {name} is a {card(name)['task']}, not a classifier.")
-    model = get_model(name)
-    model.load_weights(fetch(name))
-    return model
-
-
-def classifier_extractor(name=CLASSIFIER_NAME, model=None):
-    """The Frechet classifier distance extractor: a classifier's ``features`` layer.
-
-    Args:
-        name: str, zoo name of the classifier (used when ``model`` is None).
-        model: optional trained ``keras.Model`` from
-            ``kg.networks.classifier.image_classifier`` to use instead of the zoo's.
-
-    Returns:
-        ``FeatureExtractor`` returning 128-d features and predicted classes.
-
-    Example:
-        >>> extractor = classifier_extractor()
-        >>> features, classes = extractor.extract(images)  # doctest: +SKIP
-    """
-    import keras
-
-    if model is None:
-        model = load_classifier(name)
-    else:
-        name = model.name
-    # A single input tensor (not a one-element list), so calls with a plain
-    # array match the model's input structure.
-    both = keras.Model(model.inputs[0], [model.get_layer("features").output, model.outputs[0]])
-    return FeatureExtractor(
-        both, name=name, image_shape=tuple(model.inputs[0].shape[1:]),
-        num_classes=int(model.outputs[0].shape[-1]),
-    )
-
-
-def train_classifier(
-    dataset="fashion_mnist",
-    epochs=5,
-    batch_size=128,
-    seed=0,
-    learning_rate=1e-3,
-    verbose=1,
-    **config,
-):
-    """Train a ``kg.networks.classifier.image_classifier`` on a labelled dataset.
-
-    Trains on the ``train`` split with Adam and sparse cross-entropy, then
-    measures accuracy on the whole ``test`` split (nothing is tuned on it).
-    Seeds are passed to the initializers, dropout and shuffling, so global
-    random state is left alone.
-
-    Args:
-        dataset: labelled dataset name or path (see ``kg.data.load_numpy``).
-        epochs: int.
-        batch_size: int.
-        seed: int, seed of initialization, dropout and shuffling.
-        learning_rate: float, Adam's learning rate.
-        verbose: Keras verbosity.
-        **config: arguments of ``image_classifier`` (``width``, ``feature_dim``...).
-
-    Returns:
-        ``(model, info)``: the trained ``keras.Model`` and a dict with
-        ``test_accuracy``, ``test_n``, ``time_s``, ``epochs`` and ``config``.
-
-    Example:
-        >>> model, info = train_classifier(epochs=1)  # doctest: +SKIP
-        >>> info["test_accuracy"]  # doctest: +SKIP
-        0.87
-    """
-    import keras
-
-    from keras_gans import data
-    from keras_gans.networks.classifier import image_classifier
-
-    images, labels = data.load_numpy(dataset, split="train")
-    test_images, test_labels = data.load_numpy(dataset, split="test")
-    if labels is None or test_labels is None:
-        raise ValueError(f"{dataset!r} has no labels: a classifier needs a labelled dataset.")
-    config = {
-        "image_shape": list(images.shape[1:]),
-        "num_classes": int(max(labels.max(), test_labels.max()) + 1),
-        **config,
-    }
-    model = image_classifier(seed=seed, **config)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    train = data.to_pipeline(images, labels, batch_size=batch_size, shuffle=True, seed=seed,
-                             drop_remainder=False)
-    start = time.time()
-    model.fit(train, epochs=int(epochs), verbose=verbose)
-    time_s = time.time() - start
-    accuracy = classifier_accuracy(model, test_images, test_labels)
-    return model, {
-        "test_accuracy": accuracy,
-        "test_n": int(len(test_images)),
-        "time_s": round(time_s, 1),
-        "epochs": int(epochs),
-        "config": config,
-    }
-
-
-def classifier_accuracy(model, images, labels, batch_size=1000):
-    """Fraction of ``images`` whose argmax logit equals ``labels`` (a python float)."""
-    images = as_model_images(images)
-    predictions = np.argmax(model.predict(images, batch_size=batch_size, verbose=0), axis=-1)
-    return float(np.mean(predictions == np.asarray(labels)))
-
-
-def publish_classifier(recipe="classifier.fashion_mnist", verbose=1):
-    """Train the classifier of a recipe and write its weights and card (maintainers).
-
-    The same as ``keras-gans zoo train classifier.fashion_mnist --publish``:
-    ``kg.zoo.recipe.run_recipe`` trains it with ``train_classifier`` from the
-    recipe's ``[model]``, ``[data]`` and ``[train]`` keys, then writes
-    ``zoo/weights/<name>.weights.h5`` and ``keras_gans/zoo/cards/<name>.json``
-    together. Run it from a checkout.
-
-    Args:
-        recipe: zoo name or path of a ``family = "classifier"`` recipe.
-        verbose: Keras verbosity.
-
-    Returns:
-        The card dict.
-
-    Example:
-        >>> import keras_gans as kg
-        >>> kg.metrics.publish_classifier()  # doctest: +SKIP
-    """
-    from keras_gans.zoo.recipe import load_recipe, run_recipe
-
-    spec = load_recipe(recipe)
-    if spec["family"] != "classifier":
-        raise ValueError(f"recipe {spec['path']} is for a {spec['family']}, not a classifier.")
-    return run_recipe(spec["path"], publish=True, verbose=verbose, overwrite=True)["card"]

@@ -88,9 +88,10 @@ class FrechetCallback(keras.callbacks.Callback):
         every: int, compute every ``every`` epochs (and never in between).
         n_samples: int >= 2, generated images per evaluation, and the most
             real images used (a random subset, drawn with ``seed``).
-        extractor: None (``kg.metrics.get_extractor`` for the image shape), a
-            ``kg.metrics.FeatureExtractor``, a ``keras.Model`` or a callable
-            ``images -> features``.
+        extractor: a ``kg.metrics.FeatureExtractor`` (for 28x28x1 images:
+            ``kg.zoo.classifier_extractor()``), a ``keras.Model`` or a
+            callable ``images -> features``; None means InceptionV3 for
+            shapes other than 28x28x1.
         name: str, the log key.
         seed: int, seed of the latents (and of the real subset).
         batch_size: int, images per generator and extractor pass.
@@ -103,7 +104,7 @@ class FrechetCallback(keras.callbacks.Callback):
         >>> gan = kg.models.DCGAN(latent_dim=32, width=16)
         >>> gan.compile()
         >>> gan.fit(kg.data.load("fashion_mnist"), epochs=20, callbacks=[
-        ...     kg.metrics.FrechetCallback(test, n_samples=2000),
+        ...     kg.metrics.FrechetCallback(test, n_samples=2000, extractor=kg.zoo.classifier_extractor()),
         ...     keras.callbacks.EarlyStopping(monitor="fcd", patience=3),
         ... ])  # doctest: +SKIP
     """

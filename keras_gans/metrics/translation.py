@@ -30,8 +30,8 @@ def evaluate_translation(
        with ``n`` set, the first ``n`` of each domain (the split's order).
     2. Translations: ``G(A)`` (``direction="a2b"``) and ``F(B)``
        (``direction="b2a"``), then the round trips ``F(G(A))`` and ``G(F(B))``.
-    3. Features: the extractor for the image shape (``kg.metrics.get_extractor``:
-       the zoo classifier's 128-d features for 28x28x1).
+    3. Features: the extractor passed in (``kg.zoo.classifier_extractor()``,
+       the zoo classifier's 128-d features, for 28x28x1 images).
     4. ``frechet_distance_a2b``: Frechet distance between ``G(A)`` and the real
        B images (lower: translations look like B), and ``frechet_distance_b2a``
        the other way. ``frechet_distance_untranslated`` is the distance
@@ -55,15 +55,17 @@ def evaluate_translation(
         split: split of the held-out images.
         n: int or None: at most this many images per domain.
         batch_size: int, images per forward pass.
-        extractor: None (default for the image shape), a
-            ``kg.metrics.FeatureExtractor``, a ``keras.Model`` or a callable.
+        extractor: a ``kg.metrics.FeatureExtractor`` (for 28x28x1 images:
+            ``kg.zoo.classifier_extractor()``), a ``keras.Model`` or a
+            callable; None means InceptionV3 for shapes other than 28x28x1.
 
     Returns:
         dict of python floats (see the protocol) with ``protocol``.
 
     Example:
         >>> gan = kg.zoo.load_gan("cyclegan.sneaker2boot")  # doctest: +SKIP
-        >>> kg.metrics.evaluate_translation(gan, classes=(7, 9))["target_fraction_a2b"]  # doctest: +SKIP
+        >>> extractor = kg.zoo.classifier_extractor()  # doctest: +SKIP
+        >>> kg.metrics.evaluate_translation(gan, classes=(7, 9), extractor=extractor)["target_fraction_a2b"]  # doctest: +SKIP
         0.97
     """
     from keras_gans.data.unpaired import _domains

@@ -377,10 +377,19 @@ class GAN(keras.Model):
                 touches the training noise state.
 
         Returns:
-            ``np.ndarray`` of standard normal samples.
+            ``np.ndarray`` of standard normal samples: for an int seed,
+            ``kg.sampling.latents(n, latent_dim, seed)``, the latents the
+            exported ``sample`` signature draws for that seed (TF's Philox
+            ``stateless_normal`` with ``seed=[seed, 0]``), so one seed means
+            the same images in Python, the CLI, TF Serving and TFLite.
         """
+        from keras_gans.sampling import latents
+
         n = self._check_count(n)
-        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
+        if seed is None:
+            # Fresh noise: a fresh seed, from the OS entropy pool, not global state.
+            seed = int(np.random.default_rng().integers(2**62))
+        return latents(n, self.latent_dim, seed)
 
     @staticmethod
     def _check_count(n):

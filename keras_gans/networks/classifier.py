@@ -26,7 +26,7 @@ def image_classifier(
     Two blocks of a 3x3 convolution, ReLU and 2x2 max pooling (``width`` then
     ``2 * width`` filters), a dense ``features`` layer (ReLU) and a dense layer
     of ``num_classes`` logits. The ``features`` layer is what
-    ``kg.metrics.classifier_extractor`` returns. Dropout sits between the
+    ``kg.zoo.classifier_extractor`` returns. Dropout sits between the
     features and the logits, so the features themselves are deterministic.
 
     With the defaults on 28x28x1 the network has 421,642 parameters.

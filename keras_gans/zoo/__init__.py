@@ -6,9 +6,11 @@ Example:
     ['classifier.fashion_mnist', 'dcgan.fashion_mnist', ...]
     >>> g = kg.zoo.load_generator("dcgan.fashion_mnist")  # doctest: +SKIP
     >>> kg.zoo.card("dcgan.fashion_mnist")["sha256"]  # doctest: +SKIP
+    >>> extractor = kg.zoo.classifier_extractor()  # doctest: +SKIP
 """
 
 from keras_gans.zoo.schema import validate_card
+from keras_gans.zoo.classifier import classifier_extractor, get_extractor, load_classifier, train_classifier
 from keras_gans.zoo.download import DownloadError, cache_dir
 from keras_gans.zoo.registry import (
     card,
@@ -22,18 +24,27 @@ from keras_gans.zoo.registry import (
     unregister,
     write_card,
 )
+from keras_gans.zoo.recipe import load_recipe
+from keras_gans.zoo.runner import publish_classifier, run_recipe
 
 __all__ = [
     "DownloadError",
     "cache_dir",
     "card",
+    "classifier_extractor",
     "fetch",
+    "get_extractor",
     "get_model",
     "list_models",
+    "load_classifier",
     "load_gan",
     "load_generator",
+    "load_recipe",
     "local_path",
+    "publish_classifier",
     "register",
+    "run_recipe",
+    "train_classifier",
     "unregister",
     "validate_card",
     "write_card",

@@ -266,7 +266,7 @@ def get_model(name, **overrides):
     not compiled, so that ``load_weights(kg.zoo.fetch(name))`` fills it
     without optimizer-state warnings; compile it with your own optimizer and
     ``SparseCategoricalCrossentropy(from_logits=True)`` (what
-    ``kg.metrics.train_classifier`` does) before fitting it.
+    ``kg.zoo.train_classifier`` does) before fitting it.
 
     Nothing is downloaded: for the pretrained weights use ``load_gan`` or
     ``load_generator``.

@@ -5,10 +5,10 @@ import pytest
 
 @pytest.fixture(scope="session")
 def fmnist_extractor():
-    """The default 28x28x1 extractor (the zoo's Fashion-MNIST classifier)."""
-    from keras_gans import metrics
+    """The zoo's Fashion-MNIST classifier, the extractor the zoo hands the metrics for 28x28x1."""
+    from keras_gans import zoo
 
-    return metrics.get_extractor((28, 28, 1))
+    return zoo.classifier_extractor()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Feature extractors: the shipped classifier, InceptionV3 wiring, input checks."""
+"""Feature extractors: the zoo classifier handed to the metrics, InceptionV3 wiring, input checks."""
 
 import json
 import os
@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from keras_gans import metrics
+import keras_gans as kg
+from keras_gans import metrics, zoo
 from keras_gans.networks.classifier import image_classifier
 
 CARD = os.path.join(
@@ -61,18 +62,62 @@ def test_real_halves_close_and_noise_far(fmnist_extractor, fmnist_test_features)
 
 
 def test_default_extractor_for_shapes():
-    extractor = metrics.get_extractor((28, 28, 1))
+    extractor = zoo.get_extractor((28, 28, 1))
     assert extractor.name == "classifier.fashion_mnist"
     assert extractor.is_classifier and extractor.num_classes == 10
     with pytest.raises(ValueError, match="1 or 3"):
-        metrics.get_extractor((28, 28, 2))
+        zoo.get_extractor((28, 28, 2))
+
+
+def test_metrics_take_the_zoo_classifier_as_an_argument(fmnist_test):
+    from keras_gans.metrics.extractors import as_extractor
+
+    # Metrics import no zoo: for 28x28x1 they ask for the extractor by name.
+    with pytest.raises(ValueError, match=r"kg\.zoo\.classifier_extractor\(\)"):
+        as_extractor(None, (28, 28, 1))
+    with pytest.raises(ValueError, match=r"kg\.zoo\.classifier_extractor\(\)"):
+        metrics.evaluate(kg.models.DCGAN(latent_dim=8, width=8), n=20)
+    # The names that moved say where they went.
+    for name in ("get_extractor", "classifier_extractor", "load_classifier", "train_classifier", "publish_classifier"):
+        with pytest.raises(AttributeError, match=f"kg\\.zoo\\.{name}"):
+            getattr(metrics, name)
+    # The zoo's extractor is the classifier's features and its argmax classes.
+    model = zoo.load_classifier()
+    extractor = zoo.classifier_extractor()
+    images = fmnist_test[0][:50]
+    scaled = images.astype("float32") / 127.5 - 1.0
+    features, classes = extractor.extract(images)
+    import keras
+
+    probe = keras.Model(model.inputs[0], model.get_layer("features").output)
+    np.testing.assert_allclose(features, np.asarray(probe(scaled)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(classes, np.argmax(np.asarray(model(scaled)), axis=-1))
+    assert np.mean(classes == fmnist_test[1][:50]) > 0.8
+
+
+def test_from_classifier_wraps_any_classifier_with_a_features_layer():
+    import keras
+
+    model = image_classifier((28, 28, 1), num_classes=4, width=4, feature_dim=8, seed=2)
+    extractor = metrics.FeatureExtractor.from_classifier(model, name="mine")
+    assert (extractor.name, extractor.num_classes, extractor.image_shape) == ("mine", 4, (28, 28, 1))
+    images = np.random.default_rng(0).uniform(-1, 1, (6, 28, 28, 1)).astype("float32")
+    features, classes = extractor.extract(images)
+    assert features.shape == (6, 8)
+    np.testing.assert_array_equal(classes, np.argmax(np.asarray(model(images)), axis=-1))
+    inputs = keras.Input((4, 4, 1))
+    plain = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ValueError, match="no layer named 'features'"):
+        metrics.FeatureExtractor.from_classifier(plain)
 
 
 def test_inception_offline_error_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.setenv("KERAS_GANS_OFFLINE", "1")
     with pytest.raises(FileNotFoundError, match="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"):
-        metrics.get_extractor((32, 32, 3))
+        zoo.get_extractor((32, 32, 3))
+    with pytest.raises(FileNotFoundError, match="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"):
+        metrics.inception_extractor((32, 32, 3))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         metrics.inception_extractor((32, 32, 3), weights=str(tmp_path / "missing.h5"))
 

@@ -408,7 +408,7 @@ def test_compile_config_round_trip_restores_all_four_optimizers():
 @pytest.fixture(scope="module")
 def fmnist_classifier():
     """The zoo's Fashion-MNIST classifier (``classifier.fashion_mnist``, from the checkout)."""
-    return kg.metrics.classifier_extractor()
+    return kg.zoo.classifier_extractor()
 
 
 def boot_fraction(classifier, images):

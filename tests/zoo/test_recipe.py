@@ -1,4 +1,5 @@
-"""Zoo recipes: key checking, and real (tiny) runs of the recipe runner and the publisher."""
+"""Zoo recipes: key checking (zoo.recipe), real (tiny) runs of the recipe runner (zoo.runner)
+and the publisher (zoo.publish)."""
 
 import glob
 import json
@@ -11,7 +12,7 @@ import pytest
 import keras_gans as kg
 from keras_gans import cli, zoo
 from keras_gans.saving import load_gan_file
-from keras_gans.zoo import download, recipe as recipe_lib, registry
+from keras_gans.zoo import download, publish, recipe as recipe_lib, registry, runner
 
 SHIPPED_RECIPES = sorted(glob.glob(os.path.join(registry.repo_root(), "zoo", "*.toml")))
 
@@ -158,12 +159,12 @@ def test_a_tiny_dcgan_recipe_trains_through_the_cli(tmp_path, capsys):
 def test_epochs_override_is_what_the_published_card_records(tmp_path, unregister_after):
     name = tiny_name()
     path = write_recipe(tmp_path, TINY_DCGAN.format(name=name, n=0))
-    result = recipe_lib.run_recipe(path, out=str(tmp_path / "run"), epochs=2, verbose=0)
+    result = runner.run_recipe(path, out=str(tmp_path / "run"), epochs=2, verbose=0)
     assert result["epochs"] == 2
     assert int(result["gan"].g_optimizer.iterations.numpy()) == 4
     zoo_dir, cards = tmp_path / "zoo", tmp_path / "cards"
     unregister_after(name)
-    card = recipe_lib.publish_entry(
+    card = publish.publish_entry(
         recipe_lib.load_recipe(path), result["gan"], result["time_s"], epochs=result["epochs"],
         zoo_dir=str(zoo_dir), cards_dir=str(cards),
     )
@@ -183,10 +184,10 @@ def test_epochs_override_is_what_the_published_card_records(tmp_path, unregister
 def test_a_failing_evaluation_leaves_the_published_entry_as_it_was(tmp_path, monkeypatch, unregister_after):
     name = tiny_name()
     first = write_recipe(tmp_path, TINY_DCGAN.format(name=name, n=0), "first.toml")
-    result = recipe_lib.run_recipe(first, out=str(tmp_path / "run"), verbose=0)
+    result = runner.run_recipe(first, out=str(tmp_path / "run"), verbose=0)
     zoo_dir, cards = tmp_path / "zoo", tmp_path / "cards"
     unregister_after(name)
-    recipe_lib.publish_entry(recipe_lib.load_recipe(first), result["gan"], 1.0,
+    publish.publish_entry(recipe_lib.load_recipe(first), result["gan"], 1.0,
                              zoo_dir=str(zoo_dir), cards_dir=str(cards))
     files = [zoo_dir / "weights" / f"{name}.weights.h5", zoo_dir / f"{name}.png", cards / f"{name}.json"]
     before = [f.read_bytes() for f in files]
@@ -203,7 +204,7 @@ def test_a_failing_evaluation_leaves_the_published_entry_as_it_was(tmp_path, mon
     monkeypatch.setattr(kg.metrics, "evaluate", broken)
     second = write_recipe(tmp_path, TINY_DCGAN.format(name=name, n=16), "second.toml")
     with pytest.raises(RuntimeError, match="evaluation failed"):
-        recipe_lib.publish_entry(recipe_lib.load_recipe(second), gan, 2.0,
+        publish.publish_entry(recipe_lib.load_recipe(second), gan, 2.0,
                                  zoo_dir=str(zoo_dir), cards_dir=str(cards))
     assert [f.read_bytes() for f in files] == before
     assert zoo.card(name) == registered
@@ -215,13 +216,13 @@ def test_a_card_that_does_not_fit_is_not_published(tmp_path, monkeypatch, unregi
     # write_card checks the staged file against the config before anything is renamed.
     name = tiny_name()
     path = write_recipe(tmp_path, TINY_DCGAN.format(name=name, n=0))
-    result = recipe_lib.run_recipe(path, out=str(tmp_path / "run"), verbose=0)
+    result = runner.run_recipe(path, out=str(tmp_path / "run"), verbose=0)
     unregister_after(name)
     real_get_config = type(result["gan"]).get_config
     monkeypatch.setattr(type(result["gan"]), "get_config",
                         lambda self: {**real_get_config(self), "width": 16})
     with pytest.raises(ValueError, match="does not fit"):
-        recipe_lib.publish_entry(recipe_lib.load_recipe(path), result["gan"], 1.0,
+        publish.publish_entry(recipe_lib.load_recipe(path), result["gan"], 1.0,
                                  zoo_dir=str(tmp_path / "zoo"), cards_dir=str(tmp_path / "cards"))
     assert os.listdir(tmp_path / "zoo" / "weights") == [] and os.listdir(tmp_path / "cards") == []
     assert name not in zoo.list_models()
@@ -254,7 +255,7 @@ learning_rate = 0.01
 split = "test"
 """)
     out = tmp_path / "run"
-    result = recipe_lib.run_recipe(path, out=str(out), verbose=0)
+    result = runner.run_recipe(path, out=str(out), verbose=0)
     model = result["classifier"]
     assert result["model"] == str(out / "model.keras") and os.path.isfile(result["model"])
     assert int(model.optimizer.iterations.numpy()) == 2
@@ -267,12 +268,12 @@ split = "test"
     assert json.loads((out / "metrics.json").read_text())["test_accuracy"] == result["test_accuracy"]
 
     with pytest.raises(ValueError, match="nothing to resume"):
-        recipe_lib.run_recipe(path, out=str(out), resume=True)
+        runner.run_recipe(path, out=str(out), resume=True)
     with pytest.raises(FileExistsError, match="already holds a run"):
-        recipe_lib.run_recipe(path, out=str(out), verbose=0)
+        runner.run_recipe(path, out=str(out), verbose=0)
 
     unregister_after(name)
-    card = recipe_lib.publish_classifier_entry(
+    card = publish.publish_classifier_entry(
         recipe_lib.load_recipe(path), model,
         {"config": result["config"], "test_accuracy": result["test_accuracy"],
          "test_n": result["test_n"], "epochs": 1},
@@ -299,10 +300,10 @@ def test_the_shipped_classifier_recipe_routes_to_the_classifier_trainer(monkeypa
         model = image_classifier(**{k: kwargs[k] for k in ("width", "feature_dim")})
         return model, {"test_accuracy": 0.5, "test_n": 10, "config": {}, "epochs": kwargs["epochs"]}
 
-    from keras_gans.metrics import extractors
+    from keras_gans.zoo import classifier
 
-    monkeypatch.setattr(extractors, "train_classifier", fake_train_classifier)
-    result = recipe_lib.run_recipe("classifier.fashion_mnist", out=str(tmp_path / "run"), epochs=2, verbose=0)
+    monkeypatch.setattr(classifier, "train_classifier", fake_train_classifier)
+    result = runner.run_recipe("classifier.fashion_mnist", out=str(tmp_path / "run"), epochs=2, verbose=0)
     assert seen == {"dataset": "fashion_mnist", "epochs": 2, "batch_size": 128, "seed": 0,
                     "learning_rate": 0.001, "verbose": 0, "image_shape": [28, 28, 1],
                     "num_classes": 10, "width": 32, "feature_dim": 128, "dropout": 0.3}
@@ -312,7 +313,7 @@ def test_the_shipped_classifier_recipe_routes_to_the_classifier_trainer(monkeypa
 def test_image_size_resizes_the_training_images():
     images = np.zeros((3, 8, 8, 1), "uint8")
     images[:, :4] = 255
-    resized = recipe_lib._resized((images, np.arange(3)), [4, 4])
+    resized = runner._resized((images, np.arange(3)), [4, 4])
     assert resized[0].shape == (3, 4, 4, 1) and resized[0].dtype == np.uint8
     assert (resized[0][:, 0] == 255).all() and (resized[0][:, 3] == 0).all()  # top white, bottom black
     assert list(resized[1]) == [0, 1, 2]
