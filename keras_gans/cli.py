@@ -375,21 +375,28 @@ def _add_export(sub):
         description=(
             "Export the generator of a .keras file or a zoo entry: --format saved_model writes "
             "OUT/NAME/VERSION/ (the TF Serving layout), --format tflite writes OUT/NAME[-QUANTIZE].tflite "
-            "(builtin ops only). The artifact is then run in its own runtime against the Keras model."
+            "(builtin ops only). The artifact is then run in its own runtime against the Keras model; "
+            "an int8/int16x8 file is checked on held-out inputs before it is put at its path (a file "
+            "that fails is kept as NAME.failed.tflite and the command exits 1)."
         ),
     )
     p.add_argument("model", metavar="NAME_OR_PATH", help="zoo name (dcgan.fashion_mnist) or .keras file")
     p.add_argument("--format", dest="export_format", required=True, metavar="FORMAT",
                    help="saved_model or tflite")
     p.add_argument("--quantize", default=None, metavar="MODE",
-                   help="tflite only: none (default), dynamic, float16 or int8")
+                   help="tflite only: none (default), dynamic, float16, int8 or int16x8 "
+                        "(int8 weights, int16 activations; not for cyclegan)")
     p.add_argument("--out", required=True, help="folder: the TF Serving base folder, or where the .tflite goes")
     p.add_argument("--name", default=None, help="serving name (default: the zoo name or the GAN family)")
     p.add_argument("--version", type=_positive_int, default=None,
                    help="saved_model only: version folder (default: the next free one)")
     p.add_argument("--calibration", default=None, metavar="DATA.npy",
-                   help="int8 only: calibration inputs, latents [n, latent_dim] or images [n, h, w, c] "
-                        "(required for cyclegan)")
+                   help="int8/int16x8 only: calibration inputs, latents [n, latent_dim] or images "
+                        "[n, h, w, c] in [-1, 1] (or uint8); required for cyclegan, whose every fifth "
+                        "image is held out to verify on unless --verify-data is given")
+    p.add_argument("--verify-data", default=None, metavar="DATA.npy",
+                   help="tflite only: held-out inputs to verify on (default: held-out calibration "
+                        "images, or the model's own latents of seed 1)")
     p.add_argument("--overwrite", action="store_true", help="tflite only: replace an existing file")
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="skip running the artifact against the Keras model")
@@ -407,40 +414,59 @@ def _cmd_export(args):
         for flag, value in (("--quantize", args.quantize), ("--calibration", args.calibration)):
             if value is not None:
                 raise UsageError(f"{flag} applies to --format tflite only (a SavedModel keeps float32 weights)")
+        if args.verify_data is not None:
+            raise UsageError("--verify-data applies to --format tflite only")
         if args.overwrite:
             raise UsageError("--overwrite applies to --format tflite only: pass --version or let it pick the next")
     else:
         if args.version is not None:
             raise UsageError("--version applies to --format saved_model only")
-        if args.calibration is not None and args.quantize != "int8":
-            raise UsageError("--calibration applies to --quantize int8 only")
+        if args.calibration is not None and args.quantize not in ("int8", "int16x8"):
+            raise UsageError("--calibration applies to --quantize int8 or int16x8 only")
+        if args.verify_data is not None and not args.verify:
+            raise UsageError("--verify-data is what the artifact is verified on: drop it or --no-verify")
     if args.name is not None:
         export._source.check_name(args.name)
-    calibration = None
-    if args.calibration is not None:
+    def load_array(flag, path):
         import numpy as np
 
-        if not os.path.isfile(args.calibration):
-            raise UsageError(f"--calibration {args.calibration} does not exist: pass a .npy array")
-        calibration = np.load(args.calibration, allow_pickle=False)
+        if not os.path.isfile(path):
+            raise UsageError(f"{flag} {path} does not exist: pass a .npy array")
+        try:
+            return np.load(path, allow_pickle=False)
+        except ValueError as err:
+            raise UsageError(f"{flag} {path} is not a plain .npy array ({err})") from None
+
+    calibration = None if args.calibration is None else load_array("--calibration", args.calibration)
+    verify_data = None if args.verify_data is None else load_array("--verify-data", args.verify_data)
     if not os.path.exists(args.model) and (args.model.endswith(".keras") or os.sep in args.model):
         raise UsageError(f"{args.model} does not exist: pass a .keras file or a zoo name (keras-gans zoo list)")
     source = export._source.resolve(args.model)
     name = args.name or source.name
     if args.export_format == "saved_model":
         path = export.saved_model(source, args.out, name=name, version=args.version)
+        report = export.verify(path, source) if args.verify else None
     else:
+        from keras_gans.export.tflite import export_tflite
+
         suffix = "" if args.quantize in (None, "none") else f"-{args.quantize}"
-        path = export.tflite(
-            source, os.path.join(args.out, f"{name}{suffix}.tflite"), quantize=args.quantize,
-            representative_data=calibration, overwrite=args.overwrite,
-        )
+        try:
+            # Verified before it is put at its path: a failed file never sits there.
+            path, report = export_tflite(
+                source, os.path.join(args.out, f"{name}{suffix}.tflite"), quantize=args.quantize,
+                representative_data=calibration, overwrite=args.overwrite, verify=args.verify,
+                verify_data=verify_data,
+            )
+        except export.VerificationError as err:
+            print(export.format_report(err.report))
+            print(f"keras-gans export: the artifact differs from the Keras model beyond the threshold; "
+                  f"not written, kept for inspection as {err.failed_path}", file=sys.stderr)
+            return 1
     size = export._atomic.disk_size(path)
     print(f"wrote {path} ({args.export_format}, {export._atomic.human_size(size)}, {size} bytes)")
     _print_signatures(path, args.export_format)
-    if not args.verify:
+    if report is None:
         return 0
-    report = export.verify(path, source)
     print(export.format_report(report))
     if not report["passed"]:
         print(f"keras-gans export: the artifact differs from the Keras model beyond the threshold: {path}",

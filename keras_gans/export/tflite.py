@@ -191,7 +191,7 @@ def calibration_inputs(source, data, count=256, seed=0):
         low, high = float(inputs[key].min()), float(inputs[key].max())
         if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
             raise ValueError(
-                f"representative_data images must lie in [-1, 1], got values in [{low:g}, {high:g}]: "
+                f"calibration images (representative_data) must lie in [-1, 1], got values in [{low:g}, {high:g}]: "
                 "scale uint8 pixels with x / 127.5 - 1 (or pass them as a uint8 array)."
             )
     if "labels" in inputs:
