@@ -542,6 +542,17 @@ def _add_zoo(sub):
     tp.add_argument("--resume", action="store_true", help="continue the run in --out (GAN recipes)")
     tp.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
     tp.set_defaults(run=_cmd_zoo_train)
+    pp = zsub.add_parser("publish", help="write a run or entry as a preset and push it to a hub",
+                         description="Save a GAN (a run folder, a .keras file or a zoo name) as a preset "
+                                     "(config.json, model.weights.h5, metadata.json with the card and sha256 "
+                                     "manifest, samples.png, README.md) and upload it: "
+                                     "keras-gans zoo publish runs/dcgan --to hf://me/dcgan-fmnist. "
+                                     "HF_ENDPOINT and HF_TOKEN are honoured.")
+    pp.add_argument("source", metavar="RUN_OR_NAME", help="run folder, .keras file or zoo name")
+    pp.add_argument("--to", required=True, help="hf://owner/repo (@branch to pick a branch)")
+    pp.add_argument("--out", default=None, help="keep the preset folder here (default: a temporary folder)")
+    pp.add_argument("--message", default=None, help="commit message")
+    pp.set_defaults(run=_cmd_zoo_publish)
 
 
 def _format_count(n):
@@ -626,6 +637,56 @@ def _cmd_zoo_train(args):
         print(f"test accuracy: {result['test_accuracy']:.4f} ({result['test_n']} images)")
     if "card" in result:
         print(f"card:    {result['card']['name']} (sha256 {result['card']['sha256'][:12]}...)")
+    return 0
+
+
+def _cmd_zoo_publish(args):
+    import json
+    import shutil
+    import tempfile
+
+    from keras_gans import zoo
+    from keras_gans.zoo import hub
+
+    try:
+        hub.parse(args.to)  # a malformed --to is bad input: exit 2 before any work
+    except ValueError as err:
+        raise UsageError(f"--to: {err}") from None
+    source, card, name = args.source, None, None
+    if os.path.isdir(source):
+        run_file = os.path.join(source, "run.json")
+        model = os.path.join(source, "model.keras")
+        if not os.path.isfile(model):
+            raise UsageError(f"{source} holds no model.keras: pass a run folder, a .keras file or a zoo name")
+        if os.path.isfile(run_file):
+            with open(run_file) as f:
+                record = json.load(f)
+            card = {"dataset": record.get("dataset"), "training": {
+                k: record[k] for k in ("epochs", "batch_size") if isinstance(record.get(k), int)}}
+            card = {k: v for k, v in card.items() if v}
+        source = model
+    if os.path.isfile(source) or source.endswith(".keras"):
+        gan = load_any(source)
+    else:
+        name = source
+        # The whole GAN (discriminator and optimizer state): a preset is for fine-tuning too.
+        gan = zoo.load_gan(name, generator_only=False)
+    inputs = None
+    if getattr(gan, "data_kind", None) == "unpaired":
+        inputs = _translation_inputs(gan, args.source, None, None, 32, 0)[0]
+    scratch = None if args.out else tempfile.mkdtemp(prefix="keras-gans-preset-")
+    folder = args.out or os.path.join(scratch, "preset")
+    try:
+        zoo.save_preset(gan, folder, name=name, card=card, overwrite=bool(args.out), inputs=inputs)
+        pushed = zoo.upload(folder, args.to, commit_message=args.message)
+    except zoo.DownloadError as err:
+        # A network failure, not bad input: exit 1, still in one line.
+        print(f"keras-gans zoo publish: error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print(pushed)
     return 0
 
 

@@ -25,6 +25,8 @@ from keras_gans.zoo.registry import (
     write_card,
 )
 from keras_gans.zoo.recipe import load_recipe
+from keras_gans.zoo.preset import load_preset, save_preset
+from keras_gans.zoo.hub import upload
 from keras_gans.zoo.runner import publish_classifier, run_recipe
 
 __all__ = [
@@ -39,13 +41,16 @@ __all__ = [
     "load_classifier",
     "load_gan",
     "load_generator",
+    "load_preset",
     "load_recipe",
     "local_path",
     "publish_classifier",
     "register",
     "run_recipe",
+    "save_preset",
     "train_classifier",
     "unregister",
+    "upload",
     "validate_card",
     "write_card",
 ]

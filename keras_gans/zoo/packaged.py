@@ -38,10 +38,10 @@ MODEL_KEY = "model"
 
 def generator_keys(model):
     """Network attributes of a GAN that sampling needs (``generator``, ``generator_ba``...)."""
-    keys = getattr(model, "sampling_keys", None)
-    if keys is None:
-        keys = [k for k in model.network_keys if k.startswith("generator")]
-    return list(keys)
+    keys = [k for k in model.network_keys if k.startswith("generator")]
+    if getattr(model, "ema_generator", None) is not None:
+        keys.append("ema_generator")  # what generate() samples with when the GAN keeps one
+    return keys
 
 
 def networks_of(entry):
