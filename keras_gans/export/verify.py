@@ -22,7 +22,8 @@ THRESHOLDS = {
     "saved_model": 1e-4,
     "none": 1e-4,
     "float16": 2e-2,
-    "dynamic": 0.3,
+    # dcgan.fashion_mnist, kg.sampling.latents of seeds 0-3, 256 each: up to 0.35 (mean 0.005).
+    "dynamic": 0.5,
     "int8": 0.6,
     "int16x8": 0.2,
 }

@@ -167,3 +167,67 @@ def test_png_writer_round_trips_rgb(tmp_path):
     paths = png.write_pngs(images, str(tmp_path), prefix="rgb")
     np.testing.assert_array_equal(read_pngs(paths), images)
     assert sorted(os.listdir(tmp_path)) == ["rgb_000.png", "rgb_001.png"]
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_one_seed_one_set_of_images_everywhere(seed, serving, exported, tiny_gans, tmp_path):
+    """gan.generate, keras-gans sample, the SavedModel's sample signature, a TFLite file fed
+    kg.sampling.latents and the REST client's own z all mean the same latents by a seed."""
+    import keras_gans as kg
+    from keras_gans import cli
+    from keras_gans.export.verify import _to_uint8
+
+    gan, n = tiny_gans["dcgan"], 4
+    z = kg.sampling.latents(n, gan.latent_dim, seed)
+    # The definition: TF's Philox stateless_normal with seed [seed, 0].
+    reference = tf.random.stateless_normal([n, gan.latent_dim], seed=[seed, 0], alg="philox").numpy()
+    np.testing.assert_allclose(z, reference, atol=1e-6)
+    np.testing.assert_allclose(gan.sample_latent(n, seed), reference, atol=1e-6)
+    images = gan.generate(n, seed=seed)
+    np.testing.assert_allclose(images, gan.generator(reference, training=False).numpy(), atol=1e-5)
+    # The SavedModel's sample signature, run through TF.
+    sample = tf.saved_model.load(exported["dcgan"]).signatures["sample"](
+        batch_size=tf.constant(n), seed=tf.constant(seed, tf.int64))
+    np.testing.assert_allclose(sample["images"].numpy(), images, atol=1e-5)
+    # The CLI's grid holds the same images (in uint8).
+    gan.save(tmp_path / "dcgan.keras")
+    assert cli.main(["sample", str(tmp_path / "dcgan.keras"), "--n", str(n), "--seed", str(seed),
+                     "--out", str(tmp_path / "grid.png")]) == 0
+    grid = np.asarray(Image.open(tmp_path / "grid.png").convert("L"))
+    tiles = np.stack([grid[r * 28 : r * 28 + 28, c * 28 : c * 28 + 28] for r in range(2) for c in range(2)])
+    assert grid.shape[:2] == (56, 56)  # 2 x 2 tiles of 28 x 28, no border
+    assert np.abs(tiles.astype(int) - _to_uint8(images)[..., 0].astype(int)).max() <= 1
+    # A TFLite caller feeding the helper's latents.
+    path = kg.export.tflite(gan, tmp_path / "dcgan.tflite")
+    from ai_edge_litert.interpreter import Interpreter
+
+    out = Interpreter(model_path=str(path)).get_signature_runner("serving_default")(z=z)
+    np.testing.assert_allclose(out["images"], images, atol=1e-4)
+    # The REST client's own z (stdlib only) and its request payload.
+    rest = kit_module("rest_client")
+    np.testing.assert_allclose(np.array(rest.latents(n, gan.latent_dim, seed)), reference, atol=1e-6)
+    body = rest.instances_request(rest.latents(n, gan.latent_dim, seed))
+    np.testing.assert_allclose(np.array([row["z"] for row in body["instances"]]), reference, atol=1e-6)
+    assert rest.main(["--url", serving.url, "--model", "dcgan", "--n", str(n), "--seed", str(seed),
+                      "--latent-dim", str(gan.latent_dim), "--out", str(tmp_path / "own")]) == 0
+    assert rest.main(["--url", serving.url, "--model", "dcgan", "--n", str(n), "--seed", str(seed),
+                      "--out", str(tmp_path / "sample")]) == 0
+    own = read_pngs(sorted(str(p) for p in (tmp_path / "own").glob("*.png")))
+    served = read_pngs(sorted(str(p) for p in (tmp_path / "sample").glob("*.png")))
+    np.testing.assert_array_equal(served, sample["images_uint8"].numpy()[..., 0])
+    assert np.abs(own.astype(int) - served.astype(int)).max() <= 1
+
+
+def test_latents_are_a_prefix_stable_pure_function():
+    import keras_gans as kg
+
+    a = kg.sampling.latents(5, 3, 11)
+    np.testing.assert_array_equal(kg.sampling.latents(2, 3, 11), a[:2])  # rows depend on (seed, row) only
+    np.testing.assert_array_equal(kg.sampling.latents(5, 3, 11), a)
+    assert not np.allclose(kg.sampling.latents(5, 3, 12), a)
+    state = np.random.get_state()[1].copy()
+    kg.sampling.latents(4, 4, 0)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # no global random state touched
+    for bad in (1.5, None, True):
+        with pytest.raises(ValueError, match="seed must be an int"):
+            kg.sampling.latents(2, 3, bad)

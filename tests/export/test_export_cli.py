@@ -27,7 +27,8 @@ def test_export_tflite_int8_from_zoo(tmp_path, capsys):
     path = os.path.join(tmp_path, "dcgan.fashion_mnist-int8.tflite")
     assert f"wrote {path} (tflite, " in out and f"{os.path.getsize(path)} bytes)" in out
     assert "signature serving_default(z float32[-1, 64])" in out
-    assert "int8 16 inputs" in out and out.strip().endswith(": ok")
+    # Verified on 64 latents of seed 1 (the calibration drew seed 0's).
+    assert "int8 64 inputs" in out and out.strip().endswith(": ok")
 
 
 @pytest.mark.parametrize(
@@ -62,3 +63,27 @@ def test_bad_models_and_existing_version(tiny_gans, tmp_path, capsys):
     assert cli.main(argv) == 2
     assert "dcgan/1 already exists" in capsys.readouterr().err
     assert os.listdir(tmp_path / "o" / "dcgan") == ["1"]
+
+
+def test_export_cyclegan_int8_on_real_sneakers_and_refusals(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from keras_gans import export
+    from tests.export.test_tflite import fashion_mnist_test
+
+    sneakers = fashion_mnist_test(7)[:40]
+    np.save(tmp_path / "sneakers.npy", sneakers)
+    np.save(tmp_path / "pixels.npy", (sneakers + 1.0) * 127.5)
+    base = ["export", "cyclegan.sneaker2boot", "--format", "tflite", "--quantize", "int8", "--out", str(tmp_path / "o")]
+    assert cli.main([*base, "--calibration", str(tmp_path / "pixels.npy")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "must lie in [-1, 1], got values in [0, 255]" in err[0]
+    assert cli.main([*base, "--calibration", str(tmp_path / "sneakers.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "int8 8 inputs" in out and out.strip().endswith(": ok")  # every fifth sneaker held out
+    # A file that fails verification is not put at its path.
+    monkeypatch.setitem(export.THRESHOLDS, "int8", 1e-9)
+    assert cli.main([*base, "--calibration", str(tmp_path / "sneakers.npy"), "--name", "strict"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.strip().endswith(": FAILED") and "strict-int8.failed.tflite" in captured.err
+    assert sorted(os.listdir(tmp_path / "o")) == ["cyclegan.sneaker2boot-int8.tflite", "strict-int8.failed.tflite"]

@@ -129,7 +129,7 @@ def test_verify_fails_an_int8_file_whose_uint8_output_is_requantized(zoo_generat
     import sys
 
     module = sys.modules["keras_gans.export.tflite"]
-    monkeypatch.setattr(module, "_quantize_int8", lambda converter: converter.convert())
+    monkeypatch.setattr(module, "_quantize_int8", lambda converter, float_layers=(): converter.convert())
     path = kg.export.tflite(zoo_generator, tmp_path / "plain.tflite", quantize="int8")
     report = kg.export.verify(path, zoo_generator, n=32)
     result = report["signatures"]["serving_default"]
@@ -208,3 +208,73 @@ def test_existing_file_and_unwritable_folder(tiny_gans, tmp_path):
     with pytest.raises(PermissionError):
         kg.export.tflite(tiny_gans["dcgan"], os.path.join(folder, "out", "g.tflite"))
     assert os.listdir(folder) == before
+
+
+def fashion_mnist_test(label):
+    """Real Fashion-MNIST test images of one class in [-1, 1] (the Debian package's IDX files)."""
+    from keras_gans.data import idx
+
+    folder = next(d for d in idx.idx_dirs("fashion_mnist") if idx.has_idx(d, "test"))
+    images, labels = idx.load_idx_split(folder, "test")
+    return images[labels == label].astype("float32") / 127.5 - 1.0
+
+
+@pytest.fixture(scope="module")
+def cyclegan_zoo():
+    return kg.export._source.resolve("cyclegan.sneaker2boot")
+
+
+def test_zoo_cyclegan_int8_passes_on_real_held_out_sneakers(cyclegan_zoo, tmp_path):
+    """The documented route: calibrate on real sneakers, verify on others; every layer int8 fails it."""
+    sneakers = fashion_mnist_test(7)
+    from keras_gans.export.tflite import export_tflite
+
+    path, report = export_tflite(
+        cyclegan_zoo, tmp_path / "cg.tflite", "int8", sneakers[:40], verify=True
+    )
+    assert report["passed"] and report["n"] == 8, report  # every fifth of the 40 held out
+    # On sneakers neither calibration nor that check saw: measured max 0.38, mean 0.011 on 800.
+    other = kg.export.verify(path, cyclegan_zoo, inputs={"images": sneakers[100:132]})
+    assert other["passed"] and other["max_abs_diff"] < 0.5 and other["mean_abs_diff"] < 0.02, other
+    ops = output_types(str(path))
+    assert any(name == "TRANSPOSE_CONV" and types == ("INT8",) for name, types in ops)  # still an int8 net
+    assert any(name == "RSQRT" and types == ("FLOAT32",) for name, types in ops)  # instance norm in float
+    # Every layer int8 (the export before): refused, and not left at the final path.
+    with pytest.raises(kg.export.VerificationError, match="FAILED") as failed:
+        kg.export.tflite(cyclegan_zoo, tmp_path / "all.tflite", quantize="int8",
+                         representative_data=sneakers[:40], float_layers=(), verify=True,
+                         verify_data=sneakers[100:132])
+    assert failed.value.report["max_abs_diff"] > 0.6  # measured 1.55 (1.98 on 800 sneakers)
+    assert not (tmp_path / "all.tflite").exists()
+    assert failed.value.failed_path == str(tmp_path / "all.failed.tflite") and os.path.isfile(failed.value.failed_path)
+    assert sorted(os.listdir(tmp_path)) == ["all.failed.tflite", "cg.tflite"]  # no temporary file either
+
+
+def test_out_of_range_calibration_is_refused(cyclegan_zoo, tmp_path):
+    pixels = (fashion_mnist_test(7)[:40] + 1.0) * 127.5  # unscaled 0..255 floats
+    with pytest.raises(ValueError, match=r"must lie in \[-1, 1\], got values in \[0, 255\]"):
+        kg.export.tflite(cyclegan_zoo, tmp_path / "cg.tflite", quantize="int8", representative_data=pixels)
+    with pytest.raises(ValueError, match="finite"):
+        kg.export.tflite(cyclegan_zoo, tmp_path / "cg.tflite", quantize="int8",
+                         representative_data=np.full((20, 28, 28, 1), np.nan, "float32"))
+    with pytest.raises(ValueError, match="too few"):
+        kg.export.tflite(cyclegan_zoo, tmp_path / "cg.tflite", quantize="int8",
+                         representative_data=pixels[:10] / 127.5 - 1.0, verify=True)
+    assert os.listdir(tmp_path) == []
+
+
+def test_verify_true_never_leaves_a_failed_file_at_the_path(tiny_gans, tmp_path, monkeypatch):
+    monkeypatch.setitem(kg.export.THRESHOLDS, "dynamic", 1e-9)
+    with pytest.raises(kg.export.VerificationError, match="kept as .*d.failed.tflite"):
+        kg.export.tflite(tiny_gans["dcgan"], tmp_path / "d.tflite", quantize="dynamic", verify=True)
+    assert sorted(os.listdir(tmp_path)) == ["d.failed.tflite"]
+    monkeypatch.undo()
+    assert kg.export.tflite(tiny_gans["dcgan"], tmp_path / "d.tflite", quantize="dynamic", verify=True)
+    assert describe(str(tmp_path / "d.tflite"))["quantize"] == "dynamic"
+
+
+def test_int16x8_refused_where_litert_cannot_run_it(tiny_gans, tmp_path):
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    with pytest.raises(ValueError, match="does not run in LiteRT: SquaredDifference.*use quantize='int8'"):
+        kg.export.tflite(tiny_gans["cyclegan"], tmp_path / "c.tflite", quantize="int16x8", representative_data=images)
+    assert os.listdir(tmp_path) == []
