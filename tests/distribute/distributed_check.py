@@ -5,6 +5,7 @@ check runs in a fresh interpreter:
 
     python -m tests.distribute.distributed_check mirrored dcgan OUT.json
     python -m tests.distribute.distributed_check worker dcgan OUT.npz   # with TF_CONFIG
+    python -m tests.distribute.distributed_check noise cyclegan OUT.json
 
 ``mirrored``: one step of a family on a global batch of 8 Fashion-MNIST test
 images under ``MirroredStrategy`` over two logical CPUs, and one step of an
@@ -185,6 +186,55 @@ def mirrored(family, out):
         json.dump(result, f)
 
 
+def noise(family, out):
+    """Per-replica draws outside the latents: CycleGAN's pool coins, WGAN-GP's eval ``eps``.
+
+    Under two replicas, each replica's draws of a local batch of 4 must be its
+    rows of the draw a single device (same seed) makes for the global batch
+    of 8. For WGAN-GP also ``evaluate`` (whose penalty uses those ``eps``)
+    must log what a single device logs.
+    """
+    _logical_cpus(2)
+    import numpy as np
+    import tensorflow as tf
+
+    local = GLOBAL_BATCH // 2
+    single = build(family)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        dist = build(family)
+    for a, b in zip(single.variables, dist.variables):
+        b.assign(a.numpy())
+
+    if family == "cyclegan":
+        def draws(gan, n):
+            return gan.pool_draws(n)
+    elif family == "wgan_gp":
+        def draws(gan, n):
+            return (gan.penalty_eps(n, gan.eval_seed_generator),)
+    else:
+        raise ValueError(f"no per-replica draws to check for {family!r}")
+
+    expected = [np.asarray(x) for x in tf.function(lambda: draws(single, GLOBAL_BATCH))()]
+    per_replica = strategy.run(tf.function(lambda: draws(dist, local)))
+    got = [
+        [np.asarray(v) for v in strategy.experimental_local_results(x)] for x in per_replica
+    ]
+    result = {
+        "replicas": strategy.num_replicas_in_sync,
+        "expected": [x.ravel().astype("float64").tolist() for x in expected],
+        "got": [[r.ravel().astype("float64").tolist() for r in x] for x in got],
+    }
+    if family == "wgan_gp":
+        dist.reset_eval_noise()
+        single.reset_eval_noise()
+        ds = _dataset(batch(family))
+        result["logs_single"] = single.evaluate(ds, verbose=0, return_dict=True)
+        result["logs_dist"] = dist.evaluate(ds, verbose=0, return_dict=True)
+    with open(out, "w") as f:
+        json.dump(result, f)
+
+
 def worker(family, out, steps=3):
     import numpy as np
     import tensorflow as tf
@@ -206,4 +256,4 @@ def worker(family, out, steps=3):
 if __name__ == "__main__":
     mode, family, out = sys.argv[1:4]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    {"mirrored": mirrored, "worker": worker}[mode](family, out)
+    {"mirrored": mirrored, "worker": worker, "noise": noise}[mode](family, out)
