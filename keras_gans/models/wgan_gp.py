@@ -29,8 +29,10 @@ class WGANGP(GAN):
     ``mean(D(G(z))) - mean(D(x)) + gp_weight * GP``, where ``GP`` is
     ``kg.losses.wasserstein_gradient_penalty``: the squared distance of the
     critic's input-gradient norm from 1 at ``x_hat = eps * x + (1 - eps) * G(z)``,
-    ``eps ~ U[0, 1]`` per example. All noise (``z`` and ``eps``) comes from the
-    model's seed generator.
+    ``eps ~ U[0, 1]`` per example. All training noise (``z`` and ``eps``) comes
+    from the model's seed generator, shared out per replica under
+    ``tf.distribute``; ``evaluate`` draws both from ``eval_seed_generator``
+    (see ``kg.models.GAN.reset_eval_noise``).
 
     Critic steps: each ``fit`` batch is split into ``critic_steps`` equal
     chunks and every critic update gets its own chunk of real images and fresh
@@ -70,7 +72,8 @@ class WGANGP(GAN):
         critic_steps: int, critic updates per generator update (5 in the paper).
         gp_weight: float, weight of the gradient penalty (10 in the paper).
         critic_normalization: None or ``"layer"``, normalization of the
-            default critic's hidden blocks.
+            default critic's hidden blocks (``"layer"``: over C, H and W of
+            each example with a per-channel scale and offset, as in the paper).
         generator: optional ``keras.Model`` replacing the default generator.
         discriminator: optional critic ``keras.Model`` (no batch norm).
         seed: int or None, seed of the training noise.
