@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATA_DIR := /usr/share/datasets/fashion-mnist
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: demo test test-slow bench setup data clean
+.PHONY: demo test test-slow bench docs setup data clean
 
 setup: $(VENV)/.installed
 
@@ -36,8 +36,13 @@ test: setup data
 test-slow: setup data
 	$(BIN)/python -m pytest -q -m slow
 
+# The documentation site into site/ (git-ignored); --strict fails on a broken link or reference.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+	@echo "open site/index.html"
+
 bench: setup data
 	$(BIN)/python bench/train_throughput.py --rounds 3 --steps 20 --variants reuse_fakes --epochs 3 --batches 50
 
 clean:
-	rm -rf $(VENV) runs *.egg-info
+	rm -rf $(VENV) runs site *.egg-info
