@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_gans.metrics.extractors import CLASSIFIER_NAME, as_extractor, as_model_images
+from keras_gans.metrics import inception
 from keras_gans.metrics.frechet import frechet_distance
 from keras_gans.metrics.kernel import kernel_distance
 from keras_gans.metrics.precision_recall import precision_recall
@@ -279,7 +280,8 @@ def format_report(report):
         raise ValueError("format_report expects the dict returned by kg.metrics.evaluate.")
     protocol = report.get("protocol", {})
     extractor = protocol.get("extractor", "custom")
-    short = {CLASSIFIER_NAME: "FCD", "inception_v3": "FID"}.get(extractor, "Frechet distance")
+    # "FID" only for the standard 2015-12-05 graph (kg.metrics.inception); Keras' InceptionV3 is labelled so.
+    short = {CLASSIFIER_NAME: "FCD", **inception.LABELS}.get(extractor, "Frechet distance")
     rows = [
         (f"{short} ({extractor})", f"{report['frechet_distance']:.4f}"),
         ("KID (mean +- std)", _kid_line(report, protocol)),
@@ -321,4 +323,6 @@ def format_report(report):
                 )}
             )
         )
+    if extractor == "inception_v3":
+        lines.append(inception.KERAS_INCEPTION_NOTE)
     return "\n".join(lines)

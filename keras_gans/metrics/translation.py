@@ -4,6 +4,7 @@ import numpy as np
 
 from keras_gans.metrics.evaluate import _positive_int
 from keras_gans.metrics.extractors import CLASSIFIER_NAME, as_extractor, as_model_images
+from keras_gans.metrics import inception
 from keras_gans.metrics.frechet import frechet_distance
 
 
@@ -148,7 +149,7 @@ def format_translation_report(report):
         raise ValueError("format_translation_report expects the dict returned by kg.metrics.evaluate_translation.")
     protocol = report.get("protocol", {})
     name_a, name_b = protocol.get("class_names") or ("A", "B")
-    distance = {CLASSIFIER_NAME: "FCD", "inception_v3": "FID"}.get(protocol.get("extractor"), "Frechet distance")
+    distance = {CLASSIFIER_NAME: "FCD", **inception.LABELS}.get(protocol.get("extractor"), "Frechet distance")
     rows = [
         (f"{distance} A->B vs real B", f"{report['frechet_distance_a2b']:.4f}"),
         (f"{distance} B->A vs real A", f"{report['frechet_distance_b2a']:.4f}"),
