@@ -357,7 +357,7 @@ def load_generator(name, revision=None):
         return preset.load_preset(name, revision=revision, compile_model=False).generator
     if revision is not None:
         raise ValueError(f"revision= applies to hf:// presets, not to the zoo entry {name!r}.")
-    return _with_weights(name, compile_model=False, generator_only=None).generator
+    return _with_weights(name, compile_model=False, generator_only=True).generator
 
 
 def load_gan(name, revision=None, generator_only=None):

@@ -235,3 +235,110 @@ def test_a_corrupted_cache_entry_is_detected_and_fetched_again(http_server, tiny
     assert zoo.fetch(card["name"]) == cached
     assert http_server.hits[path] == 2
     assert download.sha256_of(cached) == tiny_artifact["sha256"]
+
+
+# ------------------------------------------------------------ weights packaged in the wheel
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_gans.zoo import packaged, registry  # noqa: E402
+
+GAN_ENTRIES = sorted(n for n in zoo.list_models(pretrained=True) if zoo.card(n)["task"] == "generator")
+
+
+def _datasets(group, prefix=""):
+    for key, item in group.items():
+        if isinstance(item, h5py.Dataset):
+            yield f"{prefix}{key}", item
+        else:
+            yield from _datasets(item, f"{prefix}{key}/")
+
+
+@pytest.mark.parametrize("name", zoo.list_models(pretrained=True))
+def test_packaged_files_verify_and_are_lean(name):
+    entry = zoo.card(name)
+    assert entry["packaged"], name
+    total = 0
+    for key, record in entry["packaged"].items():
+        path = packaged.path_of(record)
+        assert path is not None, f"{name}: {record['file']} missing or not matching its sha256"
+        assert os.path.getsize(path) == record["size"]
+        total += record["size"]
+        with h5py.File(path) as f:
+            assert set(f) <= {"layers", "vars"}, f"{name}: {sorted(f)}"  # no optimizer groups
+            datasets = {k: d.dtype for k, d in _datasets(f)}
+        assert datasets and all(dtype == np.float32 for dtype in datasets.values())
+        assert not any("optimizer" in k for k in datasets)
+    if entry["task"] == "generator":
+        # Generator-only: well under the full artifact, which holds D and both optimizers' slots.
+        assert set(entry["packaged"]) == set(packaged.generator_keys(registry.build_model(registry._entry(name))))
+        assert total < entry["size"] / 2
+        assert "KERAS_GANS_ZOO_URL" in entry["remote"]
+
+
+@pytest.mark.parametrize("name", GAN_ENTRIES)
+def test_packaged_generators_equal_the_full_artifacts(name):
+    full = zoo.load_gan(name, generator_only=False)
+    shipped = zoo.load_gan(name, generator_only=True)
+    for key in zoo.card(name)["packaged"]:
+        for a, b in zip(getattr(full, key).weights, getattr(shipped, key).weights, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.fixture
+def installed(monkeypatch):
+    """As a pip install sees it: no checkout zoo/weights/, an empty cache, no mirror."""
+    monkeypatch.setattr(registry, "checkout_weights_dir", lambda: None)
+
+
+def test_without_checkout_or_remote_the_generator_loads_and_the_full_gan_says_what_is_missing(installed, recwarn):
+    name = "dcgan.fashion_mnist"
+    assert "url" not in zoo.card(name)
+    with pytest.raises(download.DownloadError, match="no remote is set: set KERAS_GANS_ZOO_URL"):
+        zoo.fetch(name)
+    generator = zoo.load_generator(name)
+    assert not [w for w in recwarn if "packaged" in str(w.message)]
+    z = np.random.default_rng(0).normal(size=(2, 64)).astype("float32")
+    images = np.asarray(generator(z, training=False))
+    assert images.shape == (2, 28, 28, 1) and np.abs(images).max() <= 1
+    with pytest.warns(UserWarning, match="Using the generator packaged in keras-gans"):
+        gan = zoo.load_gan(name)
+    np.testing.assert_array_equal(np.asarray(gan.generator(z, training=False)), images)
+    assert gan.generate(3, seed=0).shape == (3, 28, 28, 1)
+    with pytest.raises(download.DownloadError, match="no remote is set"):
+        zoo.load_gan(name, generator_only=False)
+    # The classifier the metrics use is itself in the wheel.
+    assert zoo.fetch("classifier.fashion_mnist") == os.path.join(packaged.PACKAGED_DIR,
+                                                                 "classifier.fashion_mnist.weights.h5")
+
+
+def test_offline_pip_install_uses_the_packaged_generator(installed, monkeypatch):
+    monkeypatch.setenv("KERAS_GANS_OFFLINE", "1")
+    g = zoo.load_generator("cyclegan.sneaker2boot")
+    assert g(np.zeros((1, 28, 28, 1), "float32")).shape == (1, 28, 28, 1)
+    with pytest.warns(UserWarning, match="KERAS_GANS_OFFLINE is set"):
+        gan = zoo.load_gan("cyclegan.sneaker2boot")
+    full_card = zoo.card("cyclegan.sneaker2boot")["packaged"]
+    assert set(full_card) == {"generator", "generator_ba"}
+    assert gan.translate(np.zeros((1, 28, 28, 1), "float32"), direction="b2a").shape == (1, 28, 28, 1)
+
+
+def test_a_damaged_packaged_file_is_refused(installed, tmp_path, monkeypatch):
+    name = "dcgan.fashion_mnist"
+    record = zoo.card(name)["packaged"]["generator"]
+    data = bytearray(open(os.path.join(packaged.PACKAGED_DIR, record["file"]), "rb").read())
+    data[len(data) // 2] ^= 0x01
+    (tmp_path / record["file"]).write_bytes(bytes(data))
+    monkeypatch.setattr(packaged, "PACKAGED_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="does not match its sha256: reinstall keras-gans"):
+        zoo.load_generator(name)
+
+
+def test_write_card_repacks_an_entry_that_ships_in_the_wheel(tiny_entry, tiny_artifact, tmp_path):
+    old = tiny_entry(packaged={"generator": {"file": "old.generator.weights.h5", "sha256": "0" * 64, "size": 1}})
+    card = zoo.write_card(old["name"], tiny_artifact["path"], cards_dir=str(tmp_path / "cards"),
+                          family="dcgan", config=old["config"], dataset="fashion_mnist")
+    record = card["packaged"]["generator"]
+    path = tmp_path / "weights" / record["file"]
+    assert record["file"] == f"{old['name']}.generator.weights.h5" and path.is_file()
+    assert download.sha256_of(str(path)) == record["sha256"] and "KERAS_GANS_ZOO_URL" in card["remote"]
