@@ -237,3 +237,23 @@ def test_cli_zoo_publish_pushes_a_run_and_prints_the_pinned_source(trained, hub_
     assert_same_state(trained, zoo.load_gan(pushed))
     assert cli.main(["zoo", "publish", str(run), "--to", "hf://bad"]) == 2
     assert "--to: hf://bad: expected hf://owner/repo" in capsys.readouterr().err
+
+
+def test_cli_zoo_publish_of_a_zoo_name_carries_its_card(hub_server, tiny_entry, tiny_artifact, tmp_path,
+                                                        monkeypatch, capsys):
+    card = tiny_entry(metrics={"frechet_distance": 3.5}, protocol={"extractor": "classifier.fashion_mnist"},
+                      recipe="zoo/x.toml", license="Apache-2.0")
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / card["file"]).write_bytes(tiny_artifact["bytes"])
+    monkeypatch.setenv("KERAS_GANS_ZOO_URL", mirror.as_uri())
+    repo_id = repo()
+    out = tmp_path / "kept"
+    assert cli.main(["zoo", "publish", card["name"], "--to", f"hf://{repo_id}", "--out", str(out)]) == 0
+    pushed = capsys.readouterr().out.strip()
+    meta = json.loads(hub_server.files(repo_id)["metadata.json"])
+    assert meta["card"]["name"] == card["name"] and meta["card"]["metrics"] == {"frechet_distance": 3.5}
+    assert meta["card"]["recipe"] == "zoo/x.toml" and (out / "README.md").is_file()
+    generator = zoo.load_generator(pushed)
+    np.testing.assert_allclose(np.asarray(generator(tiny_artifact["z"], training=False)), tiny_artifact["images"],
+                               rtol=1e-6, atol=1e-6)
