@@ -195,11 +195,15 @@ def _recipe_only_error(entry):
 def fetch(name, verbose=None):
     """Return the local path of an entry's verified artifact, downloading it if needed.
 
-    Looks in a checkout's ``zoo/weights/``, then the cache
-    (``$KERAS_GANS_HOME``), then downloads into the cache from
-    ``$KERAS_GANS_ZOO_URL`` or the release URL. Every copy must match the
-    card's sha256; a corrupted cache entry is fetched again. With
-    ``KERAS_GANS_OFFLINE=1`` nothing is downloaded.
+    Looks in a checkout's ``zoo/weights/``, then the weights packaged in the
+    wheel (feature extractors ship their whole artifact; GAN entries ship
+    only their generators, which ``load_generator`` uses), then the cache
+    (``$KERAS_GANS_HOME``), then downloads into the cache from the mirror
+    ``$KERAS_GANS_ZOO_URL`` names or the card's own ``url``. There is no
+    default host: with neither, a GAN entry's full artifact raises
+    ``DownloadError`` saying so. Every copy must match the card's sha256; a
+    corrupted cache entry is fetched again. With ``KERAS_GANS_OFFLINE=1``
+    nothing is downloaded.
 
     Args:
         name: str, zoo name.
