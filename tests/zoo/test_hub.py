@@ -257,3 +257,24 @@ def test_cli_zoo_publish_of_a_zoo_name_carries_its_card(hub_server, tiny_entry, 
     generator = zoo.load_generator(pushed)
     np.testing.assert_allclose(np.asarray(generator(tiny_artifact["z"], training=False)), tiny_artifact["images"],
                                rtol=1e-6, atol=1e-6)
+
+
+def test_a_cyclegan_preset_keeps_all_four_networks_and_optimizers(tmp_path):
+    gan = kg.models.CycleGAN(image_shape=(28, 28, 1), width=4, n_blocks=1, n_downsamplings=1,
+                             discriminator_layers=1, seed=0)
+    gan.compile()
+    gan.build_optimizers()
+    inputs = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    folder = preset.save_preset(gan, str(tmp_path / "cyc"), inputs=inputs, n_samples=8)
+    loaded = zoo.load_gan(folder)
+    assert type(loaded) is kg.models.CycleGAN and sorted(loaded.optimizers()) == sorted(gan.optimizers())
+    for x, y in zip(gan.variables, loaded.variables, strict=True):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    for name, opt in gan.optimizers().items():
+        for x, y in zip(opt.variables, loaded.optimizers()[name].variables, strict=True):
+            np.testing.assert_array_equal(x.numpy(), y.numpy())
+    np.testing.assert_array_equal(np.asarray(zoo.load_generator(folder)(inputs)), np.asarray(gan.translate(inputs)))
+    with pytest.raises(ValueError, match="inputs="):
+        preset.save_preset(gan, str(tmp_path / "no_inputs"))
+    assert not os.path.exists(tmp_path / "no_inputs")
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".")]
