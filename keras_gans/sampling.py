@@ -172,6 +172,22 @@ def latent_path(z_a, z_b, steps, method="slerp"):
     return (direction * ((1.0 - t) * norm_a + t * norm_b)).astype("float32")
 
 
+def check_truncation(truncation):
+    """Validate a truncation ``psi``: None (no truncation) or a number in (0, 1]."""
+    if truncation is None:
+        return None
+    if (
+        isinstance(truncation, bool)
+        or not isinstance(truncation, (int, float, np.number))
+        or not 0.0 < float(truncation) <= 1.0
+    ):
+        raise ValueError(
+            f"truncation must be None or a number psi in (0, 1] (1: no truncation, smaller: "
+            f"samples closer to the mean), got {truncation!r}."
+        )
+    return float(truncation)
+
+
 def truncate(gan, z, truncation):
     """``gan.truncate(z, truncation)``: the truncation trick of a family (``psi * z`` for z-space GANs)."""
     return gan.truncate(z, truncation)
@@ -202,8 +218,6 @@ def interpolate(gan, seed_a, seed_b, steps, method="slerp", truncation=None, use
         >>> kg.sampling.interpolate(gan, seed_a=0, seed_b=1, steps=8).shape
         (8, 28, 28, 1)
     """
-    from keras_gans.models.gan import check_truncation
-
     check_truncation(truncation)
     if not hasattr(gan, "generate_from_latents") or getattr(gan, "latent_dim", None) is None:
         raise ValueError(

@@ -32,6 +32,8 @@ LAYERS = {
     "sampling": 2,  # seeds -> latents (numpy) that models draw; helpers take any GAN as an argument
     "data": 1,
     "archive": 0,  # safe extraction, used by data for archives
+    "download": 0,  # verified downloads: zoo artifacts, the metrics' Inception graph
+    "_lazy": 8,  # the package root's helper: loads the model modules with Keras
 }
 
 #: The package root imports its public parts (and only those) for ``kg.*``.

@@ -151,7 +151,7 @@ def graph_path(graph=None, sha256=None, verbose=None):
     Returns:
         str, path of the ``.pb``.
     """
-    from keras_gans.zoo import download
+    from keras_gans import download
 
     if graph is not None:
         graph = os.fspath(graph)
