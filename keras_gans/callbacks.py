@@ -14,12 +14,44 @@ import keras
 import numpy as np
 
 from keras_gans.saving import (
+    STATE_ENTRY,
     atomic_path,
     remove_stale_temps,
     save_model_atomic,
     write_atomic,
     write_json_atomic,
 )
+
+#: Test hook: with ``KERAS_GANS_KILL_AT="point:n"`` in the environment, the
+#: process sends itself SIGKILL the ``n``-th time it reaches ``point`` (see
+#: ``kill_point``), so tests can kill a real run at an exact moment of a write.
+KILL_ENV = "KERAS_GANS_KILL_AT"
+#: The moments ``kill_point`` knows, in the order an epoch end reaches them.
+KILL_POINTS = (
+    "checkpoint-tmp", "checkpoint-renamed", "state-renamed",
+    "grid-tmp", "grid-renamed", "history-tmp", "history-renamed",
+)
+_kill_counts = {}
+
+
+def kill_point(name):
+    """SIGKILL this process here if ``$KERAS_GANS_KILL_AT`` names this moment (tests only).
+
+    ``KERAS_GANS_KILL_AT="grid-tmp:2"`` kills the process the second time a
+    sample grid's temporary file is written and not yet renamed. Unset (the
+    normal case), this does nothing.
+    """
+    spec = os.environ.get(KILL_ENV)
+    if not spec:
+        return
+    point, _, count = spec.partition(":")
+    if point != name:
+        return
+    _kill_counts[name] = _kill_counts.get(name, 0) + 1
+    if _kill_counts[name] == int(count or 1):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 __all__ = [
     "image_grid",
@@ -29,6 +61,9 @@ __all__ = [
     "GANBackupAndRestore",
     "StopOnNaN",
     "DivergenceError",
+    "metric_state",
+    "restore_metric_state",
+    "model_iterations",
     "save_model_atomic",
     "write_json_atomic",
 ]
@@ -82,9 +117,14 @@ def save_grid(images, path, ncols=None):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     cmap = "gray" if grid.ndim == 2 else None
-    return write_atomic(
-        path, lambda tmp: mpimg.imsave(tmp, grid, cmap=cmap, vmin=0, vmax=255, format="png")
-    )
+
+    def write(tmp):
+        mpimg.imsave(tmp, grid, cmap=cmap, vmin=0, vmax=255, format="png")
+        kill_point("grid-tmp")
+
+    write_atomic(path, write)
+    kill_point("grid-renamed")
+    return path
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -92,6 +132,11 @@ class SampleGrid(keras.callbacks.Callback):
 
     The same seed is used every epoch, so the grids show how the same latents
     evolve; files are ``epoch_001.png``, ``epoch_002.png``... in ``out_dir``.
+    Grids are numbered by the model's own epoch, not by the epoch count of
+    one ``fit`` call: a second ``fit`` on the same model (or on a model
+    restored from a ``.keras`` file, whose optimizers' ``iterations`` tell
+    how far it trained) continues the numbering instead of overwriting
+    ``epoch_001.png``; ``fit(initial_epoch=k)`` numbers from ``k + 1``.
 
     Args:
         out_dir: str, folder for the PNG files.
@@ -107,6 +152,10 @@ class SampleGrid(keras.callbacks.Callback):
         >>> gan.fit(ds, epochs=10, callbacks=[kg.callbacks.SampleGrid("runs/dcgan")])  # doctest: +SKIP
     """
 
+    #: Attribute of the model holding the number of epochs it has completed
+    #: (set by every ``SampleGrid`` at each epoch end; survives across fits).
+    EPOCHS_ATTR = "_keras_gans_epochs_done"
+
     def __init__(self, out_dir, every=1, n=64, seed=0, inputs=None):
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
@@ -117,8 +166,10 @@ class SampleGrid(keras.callbacks.Callback):
         self.seed = seed
         self.inputs = inputs
         self.paths = []
+        self._offset = None
 
     def on_train_begin(self, logs=None):
+        self._offset = None
         # Fail now, not after the first epoch has trained.
         if getattr(self.model, "data_kind", None) != "unpaired":
             return
@@ -130,17 +181,83 @@ class SampleGrid(keras.callbacks.Callback):
         if hasattr(self.model, "_check_inputs"):
             self.model._check_inputs(self.inputs, "SampleGrid inputs")
 
+    def epochs_done(self):
+        """Epochs the model has completed before this fit (its own count, not the fit's).
+
+        The larger of the count a ``SampleGrid`` left on the model object and
+        ``iterations // steps_per_epoch`` of its optimizers (which a ``.keras``
+        file restores); 0 for a model that never trained.
+        """
+        done = int(getattr(self.model, self.EPOCHS_ATTR, 0) or 0)
+        steps = (self.params or {}).get("steps")
+        if steps:
+            done = max(done, model_iterations(self.model) // int(steps))
+        return done
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._offset is None:
+            # ``fit(initial_epoch=k)`` already counts from k; a plain second
+            # ``fit`` starts again at 0 and is shifted past the epochs done.
+            self._offset = max(0, self.epochs_done() - epoch)
+
     def render(self):
         """The images of this callback's grid for the model's current weights."""
         return self.model.preview(self.n, seed=self.seed, inputs=self.inputs)
 
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
-            return
-        images = self.render()
-        path = os.path.join(self.out_dir, f"epoch_{epoch + 1:03d}.png")
-        save_grid(images, path)
+    def path_for(self, number):
+        """The file of the grid after the model's epoch ``number`` (1-based)."""
+        return os.path.join(self.out_dir, f"epoch_{int(number):03d}.png")
+
+    def write(self, number):
+        """Render the grid now and save it as the grid of epoch ``number``; returns the path."""
+        path = save_grid(self.render(), self.path_for(number))
         self.paths.append(path)
+        return path
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._offset is None:
+            self.on_epoch_begin(epoch)
+        number = epoch + 1 + self._offset
+        setattr(self.model, self.EPOCHS_ATTR, number)
+        if number % self.every:
+            return
+        self.write(number)
+
+
+def model_iterations(model):
+    """Training steps a model has taken, read from its optimizers' ``iterations``.
+
+    The smallest count over a GAN's optimizers (a WGAN-GP critic's optimizer
+    steps several times per training step); 0 when nothing is built.
+    """
+    optimizers = model.optimizers() if hasattr(model, "optimizers") else {"optimizer": model.optimizer}
+    counts = []
+    for opt in optimizers.values():
+        if opt is not None and getattr(opt, "built", True):
+            counts.append(int(keras.ops.convert_to_numpy(opt.iterations)))
+    return min(counts) if counts else 0
+
+
+def metric_state(model):
+    """The values of every metric tracker's variables, JSON-able: ``{name: [values]}``.
+
+    Saved inside checkpoints so a run resumed mid-epoch continues the epoch's
+    running means exactly (``restore_metric_state``).
+    """
+    return {
+        m.name: [np.asarray(keras.ops.convert_to_numpy(v)).tolist() for v in m.variables]
+        for m in model.metrics
+    }
+
+
+def restore_metric_state(model, state):
+    """Assign what ``metric_state`` returned back to the model's metric trackers."""
+    for m in model.metrics:
+        values = (state or {}).get(m.name)
+        if values is None or len(values) != len(m.variables):
+            continue
+        for v, value in zip(m.variables, values):
+            v.assign(np.asarray(value, dtype=v.dtype))
 
 
 # ------------------------------------------------------------------ divergence
@@ -230,7 +347,7 @@ class StopOnNaN(keras.callbacks.Callback):
 
 
 # ------------------------------------------------------------------ resuming
-def skip_train_steps(model, steps):
+def skip_train_steps(model, steps, metrics=None):
     """Make the next ``steps`` training steps of ``fit`` draw their batch and do nothing else.
 
     Used when a run resumes inside an epoch: Keras starts the epoch at its
@@ -241,6 +358,10 @@ def skip_train_steps(model, steps):
     Args:
         model: the ``keras.Model`` being fit.
         steps: int, steps to skip; a multiple of ``model.steps_per_execution``.
+        metrics: optional ``metric_state(model)`` saved with the checkpoint:
+            assigned to the trackers at the first skipped step (after ``fit``
+            reset them for the epoch), so the epoch's means cover its steps
+            before the restart too, exactly as in an uninterrupted run.
     """
     import tensorflow as tf
 
@@ -252,8 +373,12 @@ def skip_train_steps(model, steps):
         )
     original = model.train_function
     remaining = [steps // per_call]
+    pending = [metrics]
 
     def skipping(iterator):
+        if pending[0] is not None:
+            restore_metric_state(model, pending[0])
+            pending[0] = None
         if remaining[0] == 0:
             model.train_function = original
             return original(iterator)
@@ -348,12 +473,16 @@ class AtomicCheckpoint(_Positioned, keras.callbacks.Callback):
             global steps inside epochs (needs a known epoch length).
         initial_step: int, the global step the model was restored at (the
             trainer passes it on resume); batches up to it are not saved again.
+        extra_state: optional function ``(position, logs) -> dict`` whose
+            JSON-able result is stored inside the archive with the position
+            (the trainer stores the run's history rows and the metric
+            trackers there: one commit point for all of them).
 
     Example:
         >>> gan.fit(ds, epochs=5, callbacks=[AtomicCheckpoint("runs/x/model.keras")])  # doctest: +SKIP
     """
 
-    def __init__(self, path, every=1, save_freq="epoch", initial_step=0):
+    def __init__(self, path, every=1, save_freq="epoch", initial_step=0, extra_state=None):
         super().__init__()
         self.save_freq = _check_save_freq(save_freq)
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
@@ -361,6 +490,7 @@ class AtomicCheckpoint(_Positioned, keras.callbacks.Callback):
         self.path = os.fspath(path)
         self.every = every
         self._restored_step = int(initial_step)
+        self.extra_state = extra_state
         self.saved = []
 
     @property
@@ -378,9 +508,28 @@ class AtomicCheckpoint(_Positioned, keras.callbacks.Callback):
     def _save(self, position, logs):
         where = f"epoch {position['epoch'] + (1 if position['batch'] else 0)}, step {position['step']}"
         _check_finite(self.model, logs, where)
-        save_model_atomic(self.model, self.path, state=position)
-        write_json_atomic(self.state_path, {**position, "logs": _plain(logs)})
+        record = {**position, "logs": _plain(logs)}
+        extra = self.extra_state(position, logs) if self.extra_state is not None else {}
+        # The archive is the commit point; state.json repeats it for people
+        # (a kill between the two leaves it one save behind: the trainer
+        # rewrites it from the archive on resume).
+        self._write_archive({**extra, **record})
+        kill_point("checkpoint-renamed")
+        write_json_atomic(self.state_path, record)
+        kill_point("state-renamed")
         self.saved.append(position)
+
+    def _write_archive(self, state):
+        # kg.saving.save_model_atomic, with the test hook between the write and the rename.
+        import zipfile
+
+        def write(tmp):
+            self.model.save(tmp)
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(STATE_ENTRY, json.dumps(state, sort_keys=True))
+            kill_point("checkpoint-tmp")
+
+        write_atomic(self.path, write)
 
 
 def _plain(logs):

@@ -2,8 +2,9 @@
 
 A run folder holds ``model.keras`` (the latest checkpoint, written atomically,
 with the training position stored inside it), ``state.json`` (the same
-position and the logs, for people), ``run.json`` (the settings a resume must
-reuse), ``history.csv`` and ``samples/epoch_NNN.png``.
+position and the logs, for people), ``run.json`` (the run's settings: a
+resume takes them unless given again), ``history.csv`` and
+``samples/epoch_NNN.png``.
 
 A run can be killed at any moment and resumed with ``resume=True``: the model
 comes back with both optimizers' states and the noise seed state, and the
@@ -12,12 +13,26 @@ run is a pure function of ``(seed, i)`` (see ``batch_stream``). With
 deterministic ops (``tf.config.experimental.enable_op_determinism()``, the
 ``--deterministic`` flag of the command) a resumed run ends with the same
 weights as an uninterrupted one.
+
+The checkpoint is the run's one commit point: it also holds the history rows
+of the epochs it has seen and the running means of the epoch in progress.
+Everything else is derived from it and repaired on resume: ``history.csv`` is
+rewritten from the checkpoint's rows, ``state.json`` from its position, the
+grid of the epoch it ended is drawn again from its weights when missing, and
+every temporary file a killed writer left is removed. So after any kill and
+resume the folder holds each epoch's row once (a resumed epoch's means cover
+all its steps, as if never interrupted), a grid per epoch, no temporaries,
+and a ``state.json`` that names the checkpoint's step; rerunning with
+``resume=True`` until it succeeds is safe, whether the kill came before the
+first checkpoint (the run starts from the beginning) or after the last (the
+missing row and grid are completed).
 """
 
 import csv
 import io
 import json
 import os
+import re
 import shutil
 
 import keras
@@ -46,6 +61,12 @@ def default_batch_size(family, config=None):
 
 #: Files of a run folder a resume reads.
 RUN_FILE = "run.json"
+#: Epochs of a new run when none are given (a resume: the run's own).
+DEFAULT_EPOCHS = 5
+#: Settings a resume must train with as recorded (a different value is refused).
+FIXED_SETTINGS = ("dataset", "batch_size", "steps_per_epoch", "seed", "classes")
+#: Settings a resume takes from the run unless given again (the new value is then recorded).
+ADJUSTABLE_SETTINGS = ("epochs", "checkpoint_every", "sample_every", "learning_rate", "deterministic")
 
 
 def make_strategy(name):
@@ -260,18 +281,31 @@ def check_out(out, resume, overwrite):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         raise NotADirectoryError(f"cannot create {out}: {parent} is a file, not a folder.")
-    has_run = os.path.isdir(out) and bool(os.listdir(out))
+    entries = _run_entries(out)
+    has_run = bool(entries)
     if resume:
-        if not os.path.isfile(os.path.join(out, "model.keras")):
-            raise FileNotFoundError(
-                f"nothing to resume: {out}/model.keras does not exist (no checkpoint was written yet): "
-                "train without --resume (add --overwrite to replace the folder)."
+        # Nothing there yet, or a run killed before its first checkpoint: the
+        # resume starts it from the beginning (so "rerun with --resume until
+        # it succeeds" is safe from the very first kill on).
+        if has_run and not {"model.keras", RUN_FILE} & set(entries):
+            raise FileExistsError(
+                f"nothing to resume: {out} holds files but no run (no model.keras or {RUN_FILE}): "
+                "pick another folder, or replace it (--overwrite)."
             )
     elif has_run and not overwrite:
         raise FileExistsError(
             f"{out} already holds a run: resume it (--resume) or replace it (--overwrite)."
         )
     return out
+
+
+def _run_entries(out):
+    """The names in a run folder, without the temporaries a killed writer left."""
+    from keras_gans.saving import TEMP_PREFIX
+
+    if not os.path.isdir(out):
+        return []
+    return [e for e in os.listdir(out) if not e.startswith(TEMP_PREFIX)]
 
 
 def prepare_out(out, resume, overwrite):
@@ -286,6 +320,16 @@ def prepare_out(out, resume, overwrite):
     if not os.access(out, os.W_OK):
         raise PermissionError(f"cannot write to {out}: choose a writable folder.")
     return out
+
+
+def read_run(out):
+    """The settings recorded in ``out/run.json`` (``{}`` when there is no run).
+
+    Example:
+        >>> read_run("runs/dcgan").get("epochs")  # doctest: +SKIP
+        3
+    """
+    return _read_run(os.fspath(out))
 
 
 def _read_run(out):
@@ -333,6 +377,123 @@ def _trim_history(path, epoch):
     from keras_gans.saving import write_atomic
 
     write_atomic(path, lambda tmp: open(tmp, "w").write(text.getvalue()))
+
+
+def _history_row(epoch, logs):
+    """One ``history.csv`` row: the 0-based epoch (as Keras' CSVLogger writes it) and the logs."""
+    row = {"epoch": int(epoch)}
+    for key, value in (logs or {}).items():
+        try:
+            array = np.asarray(value, dtype="float64")
+            row[key] = float(array) if array.ndim == 0 else str(value)
+        except (TypeError, ValueError):
+            row[key] = str(value)
+    return row
+
+
+def _write_history(path, rows):
+    """Write ``rows`` as the whole ``history.csv``, atomically (no file for no rows)."""
+    from keras_gans.saving import write_atomic
+
+    if not rows:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    keys = sorted({k for row in rows for k in row if k != "epoch"})
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=["epoch"] + keys, restval="NA", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            f.write(text.getvalue())
+        callbacks_lib.kill_point("history-tmp")
+
+    write_atomic(path, write)
+    callbacks_lib.kill_point("history-renamed")
+
+
+_GRID = re.compile(r"^epoch_(\d+)\.png$")
+
+
+def _remove_temporaries(folder):
+    """Delete every temporary file a killed writer left in ``folder``; returns their names."""
+    from keras_gans.saving import TEMP_PREFIX
+
+    removed = []
+    if os.path.isdir(folder):
+        for entry in sorted(os.listdir(folder)):
+            path = os.path.join(folder, entry)
+            if entry.startswith(TEMP_PREFIX) and os.path.isfile(path):
+                os.remove(path)
+                removed.append(entry)
+    return removed
+
+
+def _repair_run(out, state, grid, sample_every):
+    """Make the files of a run folder agree with its checkpoint (``state``; None: none yet).
+
+    ``history.csv`` becomes the checkpoint's rows, ``state.json`` its
+    position, grids of epochs after it go, the grid of the epoch it ended is
+    drawn from its weights (already loaded in ``grid.model``) when missing,
+    and temporaries go. Every step is idempotent: a kill during the repair
+    is repaired by the next resume.
+    """
+    from keras_gans.saving import write_json_atomic
+
+    samples = grid.out_dir
+    _remove_temporaries(out)
+    _remove_temporaries(samples)
+    history_path = os.path.join(out, "history.csv")
+    epoch = int(state["epoch"]) if state else 0
+    batch = int(state.get("batch") or 0) if state else 0
+    if state is not None and "history" not in state:
+        _trim_history(history_path, epoch)  # a checkpoint of an older version: no rows inside
+    else:
+        _write_history(history_path, (state or {}).get("history") or [])
+    state_path = os.path.join(out, "state.json")
+    if state is None:
+        if os.path.exists(state_path):
+            os.remove(state_path)
+    else:
+        record = {k: state[k] for k in ("epoch", "batch", "step", "steps_per_epoch", "logs") if k in state}
+        write_json_atomic(state_path, record)
+    if os.path.isdir(samples):
+        for entry in os.listdir(samples):
+            match = _GRID.match(entry)
+            if match and int(match.group(1)) > epoch:
+                os.remove(os.path.join(samples, entry))
+    if epoch >= 1 and batch == 0 and epoch % sample_every == 0 and not os.path.exists(grid.path_for(epoch)):
+        grid.write(epoch)
+
+
+class _RunHistory(keras.callbacks.Callback):
+    """The run's history rows: stored in every checkpoint, then written to ``history.csv``.
+
+    ``state`` is the checkpoint's ``extra_state``: the rows of the epochs the
+    checkpoint has seen (an epoch-end save includes its own row) and the
+    metric trackers' running sums. ``history.csv`` is rewritten after the
+    checkpoint and the grid, so it never holds a row the checkpoint lacks.
+    """
+
+    def __init__(self, path, rows=()):
+        super().__init__()
+        self.path = path
+        self.rows = [dict(r) for r in rows]
+
+    def _with(self, epoch, logs):
+        return [r for r in self.rows if int(r["epoch"]) < epoch] + [_history_row(epoch, logs)]
+
+    def state(self, position, logs):
+        rows = self.rows
+        if not position.get("batch"):  # an epoch end: its row is committed with it
+            rows = self._with(int(position["epoch"]) - 1, logs)
+        return {"history": rows, "metrics": callbacks_lib.metric_state(self.model)}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows = self._with(epoch, logs)
+        _write_history(self.path, self.rows)
 
 
 def _check_image_shapes(gan, kind, arrays):
@@ -396,7 +557,7 @@ def set_learning_rate(optimizer, rate, role="optimizer"):
 def train(
     family,
     dataset=None,
-    epochs=5,
+    epochs=None,
     out="runs/gan",
     batch_size=None,
     steps_per_epoch=None,
@@ -408,10 +569,11 @@ def train(
     strategy="default",
     classes=None,
     callbacks=(),
-    sample_every=1,
+    sample_every=None,
     verbose=1,
     checkpoint_every=None,
     learning_rate=None,
+    deterministic=None,
 ):
     """Train a GAN family with ``model.fit``; checkpoint atomically; resume exactly.
 
@@ -421,11 +583,21 @@ def train(
     inf stops the run with ``kg.callbacks.DivergenceError`` naming the epoch,
     batch and loss; ``model.keras`` keeps the last finite checkpoint.
 
+    A resume takes every setting it is not given from ``run.json`` (the
+    epochs too); given again, ``dataset``, ``batch_size``,
+    ``steps_per_epoch``, ``seed`` and ``classes`` must match, while
+    ``epochs``, ``checkpoint_every``, ``sample_every`` and ``learning_rate``
+    replace the recorded ones. A resume of a folder without a checkpoint
+    (killed before the first, or not started) starts the run from the
+    beginning with its recorded model config; a resume of a finished run
+    completes its history row, grid and ``state.json`` and trains nothing.
+
     Args:
         family: str, a family name (``"dcgan"``, ``"cgan"``, ``"wgan_gp"``, ``"cyclegan"``).
         dataset: a ``kg.data.load_numpy`` source (default ``"fashion_mnist"``;
             a resume reuses the run's).
-        epochs: int, the total number of epochs (a resumed run continues up to it).
+        epochs: int, the total number of epochs (default 5; a resume: the
+            run's, and a larger value continues it).
         out: str, the run folder.
         batch_size: int or None for the family default: 16 for CycleGAN,
             ``64 * critic_steps`` (320) for WGAN-GP, else 128 (a resume reuses the run's).
@@ -443,15 +615,21 @@ def train(
         strategy: ``"default"``, ``"mirrored"`` or ``"multi_worker"``.
         classes: optional class ids to keep (CycleGAN: the two domains).
         callbacks: extra ``keras.callbacks.Callback`` objects.
-        sample_every: int, save a sample grid every this many epochs.
+        sample_every: int, save a sample grid every this many epochs (default 1;
+            a resume: the run's).
         verbose: 0, 1 (progress bar) or 2 (one line per epoch).
         checkpoint_every: int or None: also checkpoint every this many steps
-            inside epochs (a kill then loses at most that many steps).
-        learning_rate: float or None: set every optimizer's learning rate.
+            inside epochs (a kill then loses at most that many steps; a resume: the run's).
+        learning_rate: float or None: set every optimizer's learning rate (a resume: the run's).
+        deterministic: bool or None, recorded in ``run.json`` only: whether
+            the caller made ops deterministic (``keras-gans train
+            --deterministic`` does), so a resume can do the same. None: False,
+            or the run's on resume.
 
     Returns:
         dict with the paths of ``model`` (.keras), ``samples`` (folder),
-        ``history`` (CSV) and the trained ``gan``.
+        ``history`` (CSV), the trained ``gan``, the run's ``settings`` and
+        ``trained`` (False when a resumed run was already finished).
 
     Example:
         >>> result = train("dcgan", epochs=1, steps_per_epoch=10, out="runs/try")  # doctest: +SKIP
@@ -463,30 +641,46 @@ def train(
     from keras_gans.saving import load_gan_file, read_checkpoint_state, write_json_atomic
 
     cls = get_family(family)
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1):
         raise ValueError(f"epochs must be a positive int, got {epochs!r}.")
     _check_positive("batch_size", batch_size)
     _check_positive("steps_per_epoch", steps_per_epoch)
     _check_positive("checkpoint_every", checkpoint_every)
+    _check_positive("sample_every", sample_every)
     _check_positive("learning_rate", learning_rate, float)
     config = dict(config or {})
     cls.check_config_keys(config)
-    if resume and config:
-        raise ValueError(
-            f"a resumed run takes its model config from its checkpoint: drop the config ({sorted(config)})."
-        )
     chief = is_chief()
     out = os.fspath(out)
     if chief:
         check_out(out, resume, overwrite)
     model_path = os.path.join(out, "model.keras")
+    has_checkpoint = bool(resume) and os.path.isfile(model_path)
+    if has_checkpoint and config:
+        raise ValueError(
+            f"a resumed run takes its model config from its checkpoint: drop the config ({sorted(config)})."
+        )
 
+    recorded = _read_run(out) if resume else {}
+    if recorded.get("family") not in (None, family):
+        raise ValueError(
+            f"{out} holds a {recorded['family']} run, not {family}: resume it as {recorded['family']}."
+        )
     given = {
         "dataset": dataset if isinstance(dataset, (str, os.PathLike)) else None,
         "batch_size": batch_size, "steps_per_epoch": steps_per_epoch, "seed": seed,
         "classes": list(classes) if classes is not None else None,
     }
-    settings = _merge_run(_read_run(out), given, out) if resume else dict(given)
+    settings = _merge_run(recorded, given, out) if resume else dict(given)
+    adjustable = {"epochs": epochs, "checkpoint_every": checkpoint_every, "sample_every": sample_every,
+                  "learning_rate": learning_rate, "deterministic": deterministic}
+    for key, value in adjustable.items():
+        settings[key] = value if value is not None else recorded.get(key)
+    epochs = int(settings["epochs"] or DEFAULT_EPOCHS)
+    checkpoint_every = settings["checkpoint_every"]
+    sample_every = int(settings["sample_every"] or 1)
+    learning_rate = settings["learning_rate"]
+    settings.update(epochs=epochs, sample_every=sample_every, deterministic=bool(settings["deterministic"]))
     if dataset is None or isinstance(dataset, (str, os.PathLike)):
         dataset = settings["dataset"] or "fashion_mnist"
         settings["dataset"] = os.fspath(dataset)
@@ -495,6 +689,23 @@ def train(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an int in [0, 2**32), got {seed!r}.")
     seed = int(seed)
+
+    if resume and not has_checkpoint and "config" in recorded:
+        # Killed before the first checkpoint: start again with the run's own config.
+        if recorded["config"] is None:
+            raise ValueError(
+                f"{out} has no checkpoint yet and its model config could not be recorded (not JSON): "
+                "start it again with --overwrite."
+            )
+        differ = sorted(k for k, v in config.items() if recorded["config"].get(k, v) != v)
+        if differ:
+            raise ValueError(
+                f"{out} was started with {differ[0]}={recorded['config'].get(differ[0])!r}, got "
+                f"{config[differ[0]]!r}: resume with the same config or leave it out."
+            )
+        config = {**recorded["config"], **config}
+        if compile_config is None:
+            compile_config = recorded.get("compile_config")
     batch_size = settings["batch_size"] or default_batch_size(family, config)
     settings.update(seed=seed, batch_size=batch_size)
 
@@ -505,7 +716,7 @@ def train(
 
     strat = make_strategy(strategy)
     with strat.scope():
-        if resume:
+        if has_checkpoint:
             # The checkpoint's config (decay_steps included) is kept as saved.
             gan = load_gan_file(model_path, expected_family=family)
             if not gan.compiled:
@@ -530,8 +741,8 @@ def train(
         gan.check_labels(arrays[1], len(arrays[1]))
     _check_image_shapes(gan, cls.data_kind, arrays)
 
-    step = 0
-    if resume:
+    step, state = 0, None
+    if has_checkpoint:
         state = read_checkpoint_state(model_path)
         if state is None and os.path.isfile(os.path.join(out, "state.json")):
             with open(os.path.join(out, "state.json")) as f:
@@ -544,21 +755,45 @@ def train(
                 )
             step = int(state["epoch"]) * spe + int(state.get("batch") or 0)
     initial_epoch, skip = divmod(step, spe)
-    if initial_epoch >= epochs:
+    finished = initial_epoch == epochs and not skip
+    if initial_epoch + (1 if skip else 0) > epochs:
         raise ValueError(
-            f"{out} already finished epoch {initial_epoch} of {epochs}: pass a larger --epochs to go on."
+            f"{out} has trained {initial_epoch} epochs" + (f" and {skip} steps" if skip else "")
+            + f", more than epochs={epochs}: resume with --epochs {initial_epoch + (1 if skip else 0)} "
+            "or more, or leave --epochs out."
         )
 
+    if has_checkpoint and not finished:
+        # Before the folder is touched (run.json would record the refused epochs).
+        from keras_gans.models.linear_decay import check_schedules
+
+        check_schedules(gan.optimizers())
     out = prepare_out(out, resume, overwrite) if chief else _worker_dir(out)
     history_path = os.path.join(out, "history.csv")
     if chief:
-        write_json_atomic(
-            os.path.join(out, RUN_FILE),
-            {"family": family, **{k: _json_or_none(v) for k, v in settings.items()},
-             "checkpoint_every": checkpoint_every},
-        )
-        if resume:
-            _trim_history(history_path, initial_epoch)
+        record = {"family": family, **{k: _json_or_none(v) for k, v in settings.items()}}
+        if has_checkpoint:
+            record["config"] = recorded.get("config")
+            record["compile_config"] = recorded.get("compile_config")
+        else:
+            record["config"] = _json_or_none(config)
+            record["compile_config"] = _json_or_none(compile_config)
+        write_json_atomic(os.path.join(out, RUN_FILE), record)
+
+    inputs = None
+    if cls.data_kind == "unpaired":
+        inputs = arrays[0][:8]
+        if inputs.dtype == np.uint8:
+            inputs = inputs.astype("float32") / 127.5 - 1.0
+    samples = os.path.join(out, "samples")
+    grid = callbacks_lib.SampleGrid(samples, every=sample_every, inputs=inputs)
+    if chief and resume:
+        grid.set_model(gan)
+        _repair_run(out, state, grid, sample_every)
+    result = {"model": model_path, "samples": samples, "history": history_path, "gan": gan,
+              "settings": settings, "trained": not finished, "resumed_at": step if has_checkpoint else None}
+    if finished:
+        return result
 
     ds, _ = batch_stream(
         arrays, batch_size, seed=seed, start_step=initial_epoch * spe,
@@ -570,23 +805,16 @@ def train(
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         ds = ds.with_options(options)
-    inputs = None
-    if cls.data_kind == "unpaired":
-        inputs = arrays[0][:8]
-        if inputs.dtype == np.uint8:
-            inputs = inputs.astype("float32") / 127.5 - 1.0
-    samples = os.path.join(out, "samples")
+    history = _RunHistory(history_path, (state or {}).get("history") or [])
     cbs = [callbacks_lib.StopOnNaN()]
     if skip:
-        cbs.append(_SkipOnResume(skip))
+        cbs.append(_SkipOnResume(skip, (state or {}).get("metrics")))
     if chief:
         cbs.append(callbacks_lib.AtomicCheckpoint(
-            model_path, save_freq=checkpoint_every or "epoch", initial_step=step,
+            model_path, save_freq=checkpoint_every or "epoch", initial_step=step, extra_state=history.state,
         ))
-    cbs += [
-        callbacks_lib.SampleGrid(samples, every=sample_every, inputs=inputs),
-        keras.callbacks.CSVLogger(history_path, append=resume),
-    ]
+    # After the checkpoint (the commit point): the grid, then the history rows.
+    cbs += [grid, history]
     cbs.extend(callbacks)
     try:
         gan.fit(
@@ -600,18 +828,19 @@ def train(
     except callbacks_lib.DivergenceError as err:
         kept = f"{model_path} keeps the last finite checkpoint" if os.path.isfile(model_path) else "no checkpoint was written"
         raise callbacks_lib.DivergenceError(f"{err} ({kept}).") from None
-    return {"model": model_path, "samples": samples, "history": history_path, "gan": gan}
+    return result
 
 
 class _SkipOnResume(keras.callbacks.Callback):
-    """Skips the steps of the resumed epoch that the checkpoint already holds."""
+    """Skips the steps of the resumed epoch that the checkpoint already holds, restoring its running means."""
 
-    def __init__(self, steps):
+    def __init__(self, steps, metrics=None):
         super().__init__()
         self.steps = steps
+        self.metrics = metrics
 
     def on_train_begin(self, logs=None):
-        callbacks_lib.skip_train_steps(self.model, self.steps)
+        callbacks_lib.skip_train_steps(self.model, self.steps, self.metrics)
 
 
 def _worker_dir(out):
