@@ -13,16 +13,20 @@ import importlib
 
 __version__ = "0.1.0"
 
-# The model classes load at import so `keras.saving.load_model` finds them
-# registered; the other submodules load on first use, and none of them imports
-# TFDS or matplotlib before it needs them.
-from keras_gans import losses, models, networks  # noqa: E402,F401
+# The model classes load with Keras (at once if it is loaded, else as soon as
+# it is), so `keras.saving.load_model` finds them registered while `import
+# keras_gans` alone imports no TensorFlow (see keras_gans/_lazy.py); the other
+# submodules load on first use, and none of them imports TFDS or matplotlib
+# before it needs them.
+from keras_gans import _lazy  # noqa: E402
+
+_lazy.load_with_keras()
 
 _SUBMODULES = ("callbacks", "data", "metrics", "zoo", "export", "trainer", "saving", "archive", "sampling")
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
+    if name in _SUBMODULES or name in _lazy.WITH_KERAS:
         module = importlib.import_module(f"keras_gans.{name}")
         globals()[name] = module
         return module

@@ -51,8 +51,8 @@ def _add_train(sub):
     p.add_argument("family", help="GAN family: dcgan, cgan, wgan_gp or cyclegan")
     p.add_argument("--dataset", default=None,
                    help="TFDS name, IDX/image folder or .npz (default: fashion_mnist; --resume: the run's)")
-    p.add_argument("--epochs", type=_positive_int, default=5,
-                   help="total epochs (a resumed run continues up to it)")
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help="total epochs (default: 5; --resume: the run's, and a larger value continues it)")
     p.add_argument("--batch-size", type=_positive_int, default=None,
                    help="images per batch (default: 128; cyclegan 16; wgan_gp 64 x critic_steps = 320; "
                         "--resume: the run's)")
@@ -60,26 +60,33 @@ def _add_train(sub):
                    help="batches per epoch (default: one pass over the data; --resume: the run's)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, sample grids, history")
     p.add_argument("--resume", action="store_true",
-                   help="continue from OUT/model.keras with its optimizers, noise state and data position")
+                   help="continue from OUT/model.keras with its optimizers, noise state, data position and "
+                        "settings (OUT/run.json); a run killed before its first checkpoint starts again, a "
+                        "finished one gets its missing history row and grid: safe to rerun until it exits 0 "
+                        "(default: off)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                    help="constructor argument of the family, e.g. --config latent_dim=64 (repeatable); "
                         "cyclegan's decay_steps defaults to the run's epochs x steps per epoch (the "
-                        "paper's decay over the second half; decay_steps=null: a constant rate)")
+                        "paper's decay over the second half; decay_steps=null: a constant rate; default: the family's; --resume: the run's)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the training noise and data order (default 0; --resume: the run's)")
     p.add_argument("--learning-rate", type=_positive_float, default=None,
-                   help="learning rate of every optimizer (default: the family's)")
+                   help="learning rate of every optimizer (default: the family's; --resume: the run's)")
     p.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="STEPS",
-                   help="also checkpoint every STEPS steps inside epochs (default: at epoch ends only)")
-    p.add_argument("--deterministic", action="store_true",
+                   help="also checkpoint every STEPS steps inside epochs (default: at epoch ends only; "
+                        "--resume: the run's)")
+    p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                    help="seed the initial weights from --seed and make TF ops deterministic (slower): "
-                        "the same command gives the same weights, killed and resumed or not")
+                        "the same command gives the same weights, killed and resumed or not "
+                        "(default: off; --resume: the run's)")
     p.add_argument("--strategy", choices=("default", "mirrored", "multi_worker"), default="default",
-                   help="tf.distribute strategy (multi_worker reads TF_CONFIG)")
+                   help="tf.distribute strategy (multi_worker reads TF_CONFIG; default: default)")
     p.add_argument("--classes", default=None,
-                   help="comma-separated class ids to keep (cyclegan: the two domains, e.g. 7,9)")
-    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+                   help="comma-separated class ids to keep (cyclegan: the two domains, e.g. 7,9; "
+                        "default: all; --resume: the run's)")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                   help="0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(run=_cmd_train)
 
 
@@ -116,13 +123,19 @@ def _cmd_train(args):
     classes = _parse_ints(args.classes, "--classes") if args.classes is not None else None
     from keras_gans import trainer
 
-    if args.deterministic:
+    # A resume takes what it is not given from the run (run.json), the
+    # determinism and seed of the process too: a resumed deterministic run
+    # must stay deterministic to end with the uninterrupted run's weights.
+    recorded = trainer.read_run(args.out) if args.resume and os.path.isdir(args.out) else {}
+    deterministic = args.deterministic if args.deterministic is not None else bool(recorded.get("deterministic"))
+    seed = args.seed if args.seed is not None else recorded.get("seed")
+    if deterministic:
         import keras
         import tensorflow as tf
 
         # Asked for on the command line, for this process only: the seed then
         # fixes the initial weights too, and every op gives the same result.
-        keras.utils.set_random_seed((args.seed or 0) % 2**32)
+        keras.utils.set_random_seed(int(seed or 0) % 2**32)
         tf.config.experimental.enable_op_determinism()
     result = trainer.train(
         args.family,
@@ -140,7 +153,13 @@ def _cmd_train(args):
         verbose=args.verbose,
         checkpoint_every=args.checkpoint_every,
         learning_rate=args.learning_rate,
+        deterministic=args.deterministic,
     )
+    if args.resume and result["resumed_at"] is None:
+        print(f"{args.out} had no checkpoint yet: the run was started from the beginning")
+    if not result["trained"]:
+        epochs = result["settings"]["epochs"]
+        print(f"{args.out} already finished epoch {epochs} of {epochs}: its history, grids and state are complete")
     print(f"model:   {result['model']}")
     print(f"samples: {result['samples']}")
     print(f"history: {result['history']}")
@@ -535,7 +554,8 @@ def _add_zoo(sub):
                                      "(GAN families) or classifier.fashion_mnist (the feature extractor).")
     tp.add_argument("name", help="zoo name or path of a recipe .toml")
     tp.add_argument("--out", default=None, help="run folder (default: runs/zoo/<name>)")
-    tp.add_argument("--epochs", type=_positive_int, default=None, help="override the recipe's epochs")
+    tp.add_argument("--epochs", type=_positive_int, default=None,
+                    help="override the recipe's epochs (default: the recipe's; --resume: the run's)")
     tp.add_argument("--publish", action="store_true",
                     help="maintainers, in a checkout: write zoo/weights/<name>.weights.h5, the grid and the card")
     tp.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
@@ -696,8 +716,32 @@ def _one_line(text):
     return lines[0] if lines else ""
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` shows every option's default.
+
+    An option whose help already says its default (``default: 5; --resume:
+    the run's``) keeps its words; the others get argparse's ``(default: X)``,
+    with ``off``/``on`` for flags and ``none`` for an unset value.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (not action.option_strings or action.required or action.default is argparse.SUPPRESS
+                or "default" in text):
+            return text
+        if action.default is None:
+            return text + " (default: none)"
+        if isinstance(action.default, bool):
+            return text + (" (default: on)" if action.default else " (default: off)")
+        return text + " (default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr (exit code 2), no usage dump."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")

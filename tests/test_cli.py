@@ -1,6 +1,9 @@
 """`keras-gans train` argument validation: exit 2 with one line and nothing written; divergence exits 1."""
 
+import argparse
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from hypothesis import strategies as st
 
 import keras_gans as kg
 from keras_gans.cli import build_parser, main
+from tests.test_trainer import REPO
 
 TINY = ["--config", "width=8", "--config", "latent_dim=16"]
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -75,7 +79,8 @@ def test_valid_values_parse_to_themselves(epochs, batch, lr, seed):
     ])
     assert (args.epochs, args.batch_size, args.learning_rate, args.seed, args.checkpoint_every) == (
         epochs, batch, lr, seed, batch)
-    assert args.resume is False and args.overwrite is False and args.deterministic is False
+    assert args.resume is False and args.overwrite is False
+    assert args.deterministic is None and args.epochs == epochs  # None: off, or the run's on --resume
 
 
 @SETTINGS
@@ -115,8 +120,12 @@ def test_run_folder_problems_exit_2_and_touch_nothing(capsys, tmp_path):
     code, err = run(capsys, ["train", "dcgan", "--out", str(taken)] + TINY)
     assert_one_line_usage_error(code, err, "already holds a run: resume it (--resume) or replace it (--overwrite)")
     assert os.listdir(taken) == ["model.keras"] and (taken / "model.keras").read_bytes() == b"mine"
-    code, err = run(capsys, ["train", "dcgan", "--out", str(tmp_path / "empty"), "--resume"])
-    assert_one_line_usage_error(code, err, "nothing to resume")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    code, err = run(capsys, ["train", "dcgan", "--out", str(notes), "--resume"])
+    assert_one_line_usage_error(code, err, "nothing to resume", "holds files but no run")
+    assert os.listdir(notes) == ["todo.txt"]
     (tmp_path / "file").write_text("x")
     code, err = run(capsys, ["train", "dcgan", "--out", str(tmp_path / "file")] + TINY)
     assert_one_line_usage_error(code, err, "is a file: pass a folder")
@@ -124,7 +133,7 @@ def test_run_folder_problems_exit_2_and_touch_nothing(capsys, tmp_path):
     assert_one_line_usage_error(code, err, "is a file, not a folder")
     code, err = run(capsys, ["train", "dcgan", "--out", str(taken), "--resume", "--overwrite"])
     assert_one_line_usage_error(code, err, "either resume or overwrite")
-    assert (tmp_path / "file").read_text() == "x" and not (tmp_path / "empty").exists()
+    assert (tmp_path / "file").read_text() == "x"
 
 
 def test_a_diverging_run_exits_1_naming_the_step_and_loss(capsys, tmp_path, fmnist_test):
@@ -205,3 +214,69 @@ def test_sample_translation_flags_on_a_wrong_model_exit_2(capsys, tmp_path, offl
     code, err = run(capsys, ["sample", *argv, "--out", str(out)])
     assert_one_line_usage_error(code, err, message)
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- help and start-up
+def _parsers(parser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_help_shows_every_options_default_and_which_come_from_the_run():
+    parser = build_parser()
+    for p in _parsers(parser):
+        text = p.format_help()
+        formatter = p._get_formatter()
+        for action in p._actions:
+            if not action.option_strings or action.required or action.dest == "help":
+                continue
+            help_text = formatter._get_help_string(action) or ""
+            assert "default" in help_text, f"{p.prog} {action.option_strings[0]}: {help_text!r}"
+        assert "%(" not in text
+    train = next(p for p in _parsers(parser) if p.prog.endswith(" train"))
+    helps = {a.option_strings[0]: train._get_formatter()._get_help_string(a)
+             for a in train._actions if a.option_strings}
+    for flag in ("--epochs", "--dataset", "--batch-size", "--steps-per-epoch", "--seed", "--checkpoint-every",
+                 "--deterministic", "--learning-rate", "--classes"):
+        assert "--resume: the run's" in helps[flag], flag
+    assert "default: 5" in helps["--epochs"] and "(default: off)" in helps["--overwrite"]
+    assert "(default: 1)" in train.format_help()
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["zoo", "list"]])
+def test_help_and_zoo_list_import_no_tensorflow(argv, offline_zoo):
+    # What makes `keras-gans --help` take seconds is importing TensorFlow (and Keras).
+    code = (
+        "import sys\n"
+        "from keras_gans.cli import main\n"
+        "try:\n"
+        f"    code = main({argv!r})\n"
+        "except SystemExit as done:\n"
+        "    code = done.code\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules)\n"
+        "print('HEAVY', heavy, 'CODE', code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "HEAVY [] CODE 0"
+    if argv == ["zoo", "list"]:
+        assert "dcgan.fashion_mnist" in result.stdout
+
+
+def test_keras_finds_the_gan_classes_after_a_light_import(tmp_path):
+    # `import keras_gans` loads no TensorFlow, yet keras.saving.load_model still
+    # finds the GAN classes: they load together with Keras.
+    code = (
+        "import sys\n"
+        "import keras_gans\n"
+        "assert 'keras' not in sys.modules and 'keras_gans.models' not in sys.modules\n"
+        "import keras\n"
+        "print(keras.saving.get_registered_object('keras_gans>DCGAN').__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "DCGAN"

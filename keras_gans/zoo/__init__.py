@@ -10,7 +10,6 @@ Example:
 """
 
 from keras_gans.zoo.schema import validate_card
-from keras_gans.zoo.classifier import classifier_extractor, get_extractor, load_classifier, train_classifier
 from keras_gans.zoo.download import DownloadError, cache_dir
 from keras_gans.zoo.registry import (
     card,
@@ -54,3 +53,17 @@ __all__ = [
     "validate_card",
     "write_card",
 ]
+
+# The classifier's names load on first use: its module imports Keras (and so
+# TensorFlow), which listing the zoo and reading cards never need.
+_CLASSIFIER = ("classifier_extractor", "get_extractor", "load_classifier", "train_classifier")
+
+
+def __getattr__(name):
+    if name in _CLASSIFIER:
+        from keras_gans.zoo import classifier
+
+        value = getattr(classifier, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'keras_gans.zoo' has no attribute {name!r}")
