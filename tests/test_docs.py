@@ -145,10 +145,27 @@ def test_site_builds_strict(tmp_path):
     assert "latent_dim" in (site / "families" / "dcgan.html").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("page", pages_with("run"))
+def _readme_copies(page):
+    """Blocks of ``page`` that repeat a README block word for word and stand alone (start with an import).
+
+    Getting started repeats the README's tour; the README's test runs those
+    blocks, so running them twice would only double their cost.
+    """
+    if page == "README.md":
+        return set()
+    readme = {b["code"] for b in python_blocks("README.md")}
+    return {b["code"] for b in python_blocks(page) if b["code"] in readme and b["code"].startswith("import ")}
+
+
+def fast_blocks(page):
+    copies = _readme_copies(page)
+    return [b for b in python_blocks(page) if kind(b) == "run" and b["code"] not in copies]
+
+
+@pytest.mark.parametrize("page", [p for p in pages() if fast_blocks(p)])
 def test_code_blocks_run(page, tmp_path, monkeypatch):
     """The page's fast Python blocks run, in order, in a fresh folder."""
-    run_blocks(page, [b for b in python_blocks(page) if kind(b) == "run"], tmp_path, monkeypatch)
+    run_blocks(page, fast_blocks(page), tmp_path, monkeypatch)
 
 
 def _slow_blocks():
