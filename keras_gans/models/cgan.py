@@ -4,18 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.models.gan import GAN, validate_images
+from keras_gans.models.gan import GAN, first_problem, validate_images
 from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
-
-
-def _gate(value, ok, message, data):
-    """Return ``value`` if ``ok``, else fail with ``message`` and ``data`` (graph-safe)."""
-
-    def fail():
-        with tf.control_dependencies([tf.debugging.Assert(False, [message] + data)]):
-            return tf.identity(value)
-
-    return tf.cond(ok, lambda: value, fail)
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -42,11 +32,16 @@ class ConditionalGAN(GAN):
     images have the same class balance in every step (the discriminator cannot
     score a class as "fake" because it is drawn more often) and the model
     learns the data's class frequencies. Labels must be ints in
-    ``[0, num_classes)``: floats or a length that differs from the images
-    raise ``ValueError`` when ``fit`` starts; out-of-range values raise
-    ``tf.errors.InvalidArgumentError`` at the first bad batch (a graph
-    assertion; XLA drops assertions, so with ``jit_compile=True`` check the
-    data yourself).
+    ``[0, num_classes)``: ``fit`` refuses floats, a length that differs from
+    the images, and out-of-range values with one ``ValueError`` before any
+    weight moves, ``jit_compile=True`` included (the values are checked in the
+    input pipeline, where XLA cannot drop the check or clamp the embedding
+    lookup; see ``kg.models.GAN.fit``). ``fit(images, labels)``,
+    ``fit((images, labels))`` and a dataset of ``(images, labels)`` batches
+    all train.
+
+    ``predict([z, labels])`` (or ``gan([z, labels])``) runs the generator;
+    ``generate(n, labels=...)`` draws the latents too.
 
     ``compile("auto")`` uses Adam(2e-4, beta_1=0.5) for both networks and the
     non-saturating loss.
@@ -209,16 +204,24 @@ class ConditionalGAN(GAN):
 
     # ------------------------------------------------------------ training
     def unpack_data(self, data):
-        """Return ``(images float32 [b, h, w, c], labels int32 [b])`` of a batch."""
+        """Return ``(images float32 [b, h, w, c], labels int32 [b])`` of a batch.
+
+        Checks what is known when the step is traced (dtypes, shapes); the
+        values are checked by ``value_problems`` (``fit`` runs it in the
+        input pipeline).
+        """
+        if isinstance(data, (tuple, list)) and len(data) == 1 and isinstance(data[0], (tuple, list)):
+            data = data[0]  # ((images, labels),): a pair packed as one input
         if not isinstance(data, (tuple, list)) or len(data) < 2:
             raise ValueError(
-                "ConditionalGAN trains on (images, labels) batches: load the data with "
-                "kg.data.load(..., labels=True)."
+                "ConditionalGAN trains on (images, labels) batches and got images alone: pass the "
+                "labels too (gan.fit(images, labels), gan.fit((images, labels)), or "
+                "kg.data.load(..., labels=True))."
             )
         images = validate_images(data[0], self.image_shape)
-        return images, self._graph_labels(data[1], images)
+        return images, self._static_labels(data[1], images)
 
-    def _graph_labels(self, labels, images):
+    def _static_labels(self, labels, images):
         labels = tf.convert_to_tensor(labels)
         dtype = keras.backend.standardize_dtype(labels.dtype)
         if "int" not in dtype:
@@ -237,38 +240,42 @@ class ConditionalGAN(GAN):
             raise ValueError(
                 f"a batch has {n_images} images but {n_labels} labels: pass one label per image."
             )
-        labels = tf.cast(labels, "int32")
-        # The values are only known when the batch arrives. Each check gates
-        # the labels through a conditional, so everything that uses them waits
-        # for it: a bad batch stops here with this message, never inside an
-        # embedding lookup or a concat. (Control dependencies on assert ops do
-        # not give that order once grappler rewrites the graph.)
+        return tf.cast(labels, "int32")
+
+    def value_problems(self, unpacked):
+        """The image checks of ``kg.models.GAN``, then the labels' count and range."""
+        images, labels = unpacked
+        checks = super().value_problems(images)
+        k = self.num_classes
+        n_labels, n_images = tf.shape(labels)[0], tf.shape(images)[0]
         # The appended 0 keeps min/max defined on an empty batch.
         padded = tf.concat([labels, tf.zeros([1], "int32")], axis=0)
         low, high = tf.reduce_min(padded), tf.reduce_max(padded)
-        # Counted with tf.where, whose row count grappler cannot tie to the
-        # images' batch size: tf.shape(labels)[0] gets folded to it once a
-        # later op (the concat with z) implies the two are equal.
-        n_labels = tf.shape(tf.where(tf.equal(labels, labels)))[0]
-        labels = _gate(
-            labels,
-            tf.equal(n_labels, tf.shape(images)[0]),
-            "a batch has a different number of images and labels: pass one label per image; got "
-            "(labels, images)",
-            [n_labels, tf.shape(images)[0]],
-        )
-        labels = _gate(
-            labels,
-            low >= 0,
-            f"labels must lie in [0, {self.num_classes}), got a negative label:",
-            [low],
-        )
-        return _gate(
-            labels,
-            high < self.num_classes,
-            f"labels must lie in [0, {self.num_classes}) (the num_classes of this model), got",
-            [high],
-        )
+        problem = first_problem([
+            (tf.not_equal(n_labels, n_images), lambda: tf.strings.format(
+                "a batch has {} images but {} labels: pass one label per image.", (n_images, n_labels))),
+            (low < 0, lambda: tf.strings.format(
+                f"labels must lie in [0, {k}), got {{}}: class ids count from 0.", (low,))),
+            (high >= k, lambda: tf.strings.format(
+                f"labels must lie in [0, {k}), got {{}}: this model has {k} classes (fix the labels, "
+                "or build the model with num_classes={} or more).", (high, high + 1))),
+        ])
+        return checks + [(problem, tf.constant(""))]
+
+    def check_predict_inputs(self, x):
+        """``predict`` takes ``[z, labels]``: refuse ``z`` alone (or images) with the fix."""
+        if isinstance(x, (tuple, list)) and len(x) == 2:
+            z, labels = x
+            if hasattr(z, "shape") and len(z.shape) == 2 and z.shape[1] == self.latent_dim:
+                self.check_labels(np.asarray(labels), int(z.shape[0]))
+                return
+        if isinstance(x, (tuple, list)) or hasattr(x, "shape"):
+            got = [list(v.shape) for v in x] if isinstance(x, (tuple, list)) else list(x.shape)
+            raise ValueError(
+                f"ConditionalGAN.predict takes [z, labels] (z [n, {self.latent_dim}] floats, labels "
+                f"[n] ints in [0, {self.num_classes})), got {got}: call "
+                "gan.predict([gan.sample_latent(n), labels]) or gan.generate(n, labels=labels)."
+            )
 
     def discriminator_step(self, real, labels, fake=None):
         """One discriminator update; fakes (None: drawn now) are for the real batch's labels."""

@@ -1,6 +1,9 @@
 """The base GAN: a subclassed ``keras.Model`` that trains with plain ``fit``."""
 
 import copy
+import inspect
+import types
+import warnings
 
 import numpy as np
 import keras
@@ -64,21 +67,28 @@ def check_precision(precision):
     return precision
 
 
-def validate_images(images, image_shape, what="images", tolerance=1e-3):
-    """Check a batch of images: dtype and shape at trace time, range when it runs.
+#: markers around the one-line message of a refused batch inside a TF error.
+REFUSED_OPEN, REFUSED_CLOSE = "keras-gans refused a batch:", "(end of refusal)"
+#: how far past [-1, 1] a value may lie (rounding of low-precision inputs).
+RANGE_TOLERANCE = 1e-3
+
+
+def validate_images(images, image_shape, what="images"):
+    """Check a batch of images' dtype and shape (known when traced); cast to float32.
+
+    The values (range, NaN, inf) are checked by ``GAN.fit`` in the input
+    pipeline (``image_problems``), where XLA cannot drop the check.
 
     Args:
         images: tensor ``[batch, h, w, c]``.
         image_shape: expected ``(h, w, c)``.
         what: str, name used in the error.
-        tolerance: float, how far past [-1, 1] a value may lie (rounding of
-            low-precision inputs).
 
     Returns:
-        The images cast to float32. Every op that uses them waits for the range
-        check, so a batch with values outside [-1, 1] (NaN and inf included)
-        stops training with ``tf.errors.InvalidArgumentError`` before any
-        weight moves. XLA (``jit_compile=True``) drops the check.
+        The images cast to float32.
+
+    Raises:
+        ValueError: integer images, or a shape other than ``[batch, *image_shape]``.
     """
     dtype = keras.backend.standardize_dtype(images.dtype)
     if "float" not in dtype:
@@ -90,26 +100,189 @@ def validate_images(images, image_shape, what="images", tolerance=1e-3):
     if len(shape) != 3 or any(
         s is not None and s != e for s, e in zip(shape, image_shape)
     ):
+        expected = tuple(image_shape)
+        if len(shape) == 2 and all(s is None or s == e for s, e in zip(shape, expected[:2])):
+            fix = "add the channel axis with x[..., None] (or np.expand_dims(x, -1))."
+        elif len(shape) == 3 and tuple(shape[:2]) == expected[:2]:
+            fix = f"convert the images to {expected[2]} channel(s) or build the GAN with image_shape={shape}."
+        else:
+            fix = "resize the data or build the GAN with a matching image_shape."
         raise ValueError(
-            f"{what} have shape {shape} per example but this GAN makes {tuple(image_shape)}: "
-            "resize the data or build the GAN with a matching image_shape."
+            f"{what} have shape {shape} per example but this GAN makes {expected}: {fix}"
         )
-    images = tf.cast(images, "float32")
-    # Unscaled pixels (0..255) train without any error but learn nothing; the
-    # check gates the batch through a conditional (not a control dependency,
-    # which grappler may reorder) so nothing downstream runs on a bad batch.
-    ok = tf.reduce_all(tf.abs(images) <= 1.0 + tolerance)
+    return tf.cast(images, "float32")
 
-    def fail():
-        worst = tf.reduce_max(tf.where(tf.math.is_nan(images), np.inf, tf.abs(images)))
-        message = (
-            f"{what} must lie in [-1, 1] (scale uint8 pixels with x / 127.5 - 1), "
-            "got a batch with |value| up to"
-        )
-        with tf.control_dependencies([tf.debugging.Assert(False, [message, worst])]):
-            return tf.identity(images)
 
-    return tf.cond(ok, lambda: images, fail)
+def first_problem(cases):
+    """The message of the first case that holds, else ``""`` (graph- and eager-safe).
+
+    Args:
+        cases: list of ``(condition, message_fn)``: a scalar bool tensor and a
+            callable returning a scalar string tensor. Only the chosen
+            message is built, so a batch that passes formats no string.
+
+    Returns:
+        Scalar string tensor.
+    """
+    choose = lambda: tf.constant("")  # noqa: E731
+    for bad, message in reversed(cases):
+        choose = (lambda bad=bad, message=message, rest=choose: tf.cond(bad, message, rest))
+    return choose()
+
+
+def first_nonempty(messages):
+    """The first non-empty scalar string tensor of ``messages``, else ``""``."""
+    out = tf.constant("")
+    for message in reversed(messages):
+        out = tf.where(tf.equal(message, ""), out, message)
+    return out
+
+
+def image_problems(images, what="images", tolerance=RANGE_TOLERANCE):
+    """What is wrong with the values of an image batch, as one-line messages.
+
+    Args:
+        images: float tensor ``[batch, h, w, c]``.
+        what: str, name used in the messages.
+        tolerance: float, how far past [-1, 1] a value may lie.
+
+    Returns:
+        ``(problem, warning)`` scalar string tensors, ``""`` when none.
+        ``problem``: NaN, inf, or values outside [-1, 1] (0..255 pixels are
+        named as such). ``warning``: every value lies in [0, 1], as if the
+        images were scaled with ``x / 255``.
+
+    Example:
+        >>> problem, _ = image_problems(np.full((1, 2, 2, 1), 255.0, "float32"))
+        >>> problem.numpy().decode()[:31]
+        'images must lie in [-1, 1], got'
+    """
+    x = tf.reshape(tf.cast(images, "float32"), [-1])
+    ok = tf.reduce_all(tf.abs(x) <= 1.0 + tolerance)  # False on NaN too
+
+    def problem():
+        size = tf.size(x, out_type=tf.int64)
+        nan, inf = tf.math.is_nan(x), tf.math.is_inf(x)
+        n_nan = tf.reduce_sum(tf.cast(nan, tf.int64))
+        n_inf = tf.reduce_sum(tf.cast(inf, tf.int64))
+        finite = tf.logical_not(tf.logical_or(nan, inf))
+        big = np.float32(np.finfo("float32").max)
+        lo = tf.reduce_min(tf.where(finite, x, big))
+        hi = tf.reduce_max(tf.where(finite, x, -big))
+        return first_problem([
+            (n_nan > 0, lambda: tf.strings.format(
+                f"{what} contain NaN ({{}} of {{}} values in a batch): fix or drop those images "
+                "(NaN is no pixel value; look for a division by zero in the preprocessing).",
+                (n_nan, size))),
+            (n_inf > 0, lambda: tf.strings.format(
+                f"{what} contain inf ({{}} of {{}} values in a batch): fix or drop those images, "
+                "then scale them to [-1, 1].",
+                (n_inf, size))),
+            (tf.logical_and(lo >= -tolerance, hi <= 255.0 + tolerance), lambda: tf.strings.format(
+                f"{what} must lie in [-1, 1], got values in [{{}}, {{}}] like 0..255 pixels: "
+                "scale them with x / 127.5 - 1 (kg.data.load does this).",
+                (lo, hi))),
+            (tf.constant(True), lambda: tf.strings.format(
+                f"{what} must lie in [-1, 1], got values in [{{}}, {{}}]: scale them to [-1, 1] "
+                "(uint8 pixels: x / 127.5 - 1).",
+                (lo, hi))),
+        ])
+
+    message = tf.cond(ok, lambda: tf.constant(""), problem)
+    # An empty batch has no minimum (reduce_min gives +max): no warning.
+    # (An all-zero batch is mid-grey in [-1, 1]: some value must be above 0.)
+    unit = tf.logical_and(tf.logical_and(ok, tf.size(x) > 0), tf.reduce_min(x) >= 0.0)
+    unit = tf.logical_and(unit, tf.reduce_max(x) > 0.0)
+    warning = tf.where(
+        unit,
+        tf.constant(
+            f"{what} lie in [0, 1] (no value below 0), as if scaled with x / 255, but the "
+            "generator makes [-1, 1]: scale uint8 pixels with x / 127.5 - 1 (or [0, 1] floats "
+            "with 2 * x - 1)."
+        ),
+        tf.constant(""),
+    )
+    return message, warning
+
+
+def refusal_message(err):
+    """The one-line message of a batch the data checks refused, found in ``err``; else None."""
+    text = getattr(err, "message", None) or str(err)
+    start = text.find(REFUSED_OPEN)
+    end = text.find(REFUSED_CLOSE, start + 1)
+    if start < 0 or end < 0:
+        return None
+    message = text[start + len(REFUSED_OPEN) : end].strip().strip("[] ").strip()
+    return " ".join(message.split()) or None
+
+
+def _is_array(value):
+    """True for numpy arrays and eager tensors (what Keras batches itself)."""
+    return isinstance(value, (np.ndarray, tf.Tensor, tf.Variable)) or (
+        hasattr(value, "__array__") and hasattr(value, "shape") and hasattr(value, "dtype")
+    )
+
+
+def _split_pair(x, y):
+    """``fit((images, labels))`` means ``fit(images, labels)``.
+
+    Keras packs a tuple ``x`` without ``y`` as one multi-input element, which
+    the train step would receive as ``((images, labels),)``.
+    """
+    if y is None and isinstance(x, (tuple, list)) and len(x) == 2 and all(_is_array(v) for v in x):
+        return x[0], x[1]
+    return x, y
+
+
+class _OptimizerGroup:
+    """What a stock callback reads as ``model.optimizer``: all of a GAN's optimizers.
+
+    ``ReduceLROnPlateau``, ``LearningRateScheduler`` and ``SwapEMAWeights``
+    act on each of ``optimizers`` when the model's optimizer has that
+    attribute (Keras' multi-optimizer protocol).
+    """
+
+    name = "gan_optimizers"
+
+    def __init__(self, gan):
+        self.optimizers = [getattr(o, "inner_optimizer", o) for o in gan.optimizers().values()]
+        self.iterations = gan.g_optimizer.iterations
+
+
+class _GANView:
+    """A GAN as a stock Keras callback expects a model to look.
+
+    Everything is the GAN's, except ``optimizer`` (an ``_OptimizerGroup``)
+    and ``metrics``: the GAN's metrics in one ``MetricsList``, the container
+    where Keras' ``mode="auto"`` looks up a metric's direction.
+    """
+
+    def __init__(self, gan):
+        object.__setattr__(self, "_gan", gan)
+        object.__setattr__(self, "optimizer", _OptimizerGroup(gan))
+        object.__setattr__(self, "metrics", [_metrics_list(gan.metrics)])
+
+    def __getattr__(self, name):
+        return getattr(self._gan, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._gan, name, value)
+
+
+def _metrics_list(metrics):
+    from keras.src.trainers.compile_utils import MetricsList
+
+    return MetricsList(list(metrics), name="gan_metrics")
+
+
+#: stock callbacks that see a GAN through ``_GANView``.
+_VIEW_CALLBACKS = (
+    keras.callbacks.ReduceLROnPlateau,
+    keras.callbacks.LearningRateScheduler,
+    keras.callbacks.SwapEMAWeights,
+    keras.callbacks.EarlyStopping,
+    keras.callbacks.ModelCheckpoint,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -485,7 +658,15 @@ class GAN(keras.Model):
     def evaluate(self, *args, **kwargs):
         """``keras.Model.evaluate`` on noise of its own (see ``reset_eval_noise``)."""
         self.reset_eval_noise()
-        return super().evaluate(*args, **kwargs)
+        if kwargs.get("_use_cached_eval_dataset"):  # fit's validation: checked by fit
+            return super().evaluate(*args, **kwargs)
+        # The data checks of fit, before any step (see fit).
+        arguments = inspect.signature(keras.Model.evaluate).bind(self, *args, **kwargs).arguments
+        arguments.pop("self")
+        extra = arguments.pop("kwargs", {})
+        x, y = _split_pair(arguments.get("x"), arguments.get("y"))
+        arguments["x"], arguments["y"] = self.checked_data(x, y)
+        return self._refused_to_value_error(super().evaluate, **arguments, **extra)
 
     def apply_loss(self, tape, loss, optimizer, variables):
         """Take one optimizer step on ``loss`` (replica-scaled and loss-scaled)."""
@@ -529,27 +710,299 @@ class GAN(keras.Model):
         if self.g_optimizer is None:
             raise ValueError("the GAN is not compiled: call gan.compile() before fit.")
 
-    def fit(self, x=None, *args, **kwargs):
-        """``keras.Model.fit``, refusing data that holds no batch.
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit``, checking every batch before any weight moves.
 
-        Keras only warns when the data runs out before the first step; for a
-        GAN that silently trains nothing, so it is an error here.
+        - ``fit((images, labels))`` is ``fit(images, labels)`` (the same for
+          CycleGAN's ``(a, b)``).
+        - The data checks (dtype, shape, range [-1, 1], NaN and inf, labels in
+          ``[0, num_classes)``, batch size) run where XLA cannot drop them, so
+          they hold with ``compile(jit_compile=True)``: arrays are checked
+          whole before training starts; a ``tf.data.Dataset`` or a Python
+          generator is checked batch by batch in the input pipeline, before the
+          step receives the batch. A refused batch raises one ``ValueError``
+          whose message names the problem and the fix, and leaves the model as
+          it was (weights, batch-norm statistics, optimizer iterations, noise
+          state). Images that all lie in [0, 1] (``x / 255``) warn once.
+        - Stock callbacks that assume one ``model.optimizer`` act on all of the
+          GAN's optimizers (``ReduceLROnPlateau``, ``LearningRateScheduler``,
+          ``SwapEMAWeights``) or are refused with the keras-gans equivalent
+          (``BackupAndRestore``: ``kg.callbacks.GANBackupAndRestore``). Every
+          GAN metric is a loss or distance (lower is better), which
+          ``EarlyStopping`` and ``ModelCheckpoint`` read with ``mode="auto"``.
+        - Keras only warns when the data runs out before the first step; for a
+          GAN that silently trains nothing, so it is an error here.
+
+        Other inputs (``keras.utils.PyDataset``, distributed datasets) are
+        passed on with their static checks only (dtype and shape, when the
+        step is traced).
         """
         self._check_compiled()
+        arguments = inspect.signature(keras.Model.fit).bind(self, x, y, *args, **kwargs).arguments
+        arguments.pop("self")
+        x, y = _split_pair(arguments.get("x"), arguments.get("y"))
         if isinstance(x, tf.data.Dataset) and int(x.cardinality()) == 0:
             raise ValueError("the dataset is empty: it yields no batch (check filters, take() and batch size).")
+        arguments["x"], arguments["y"] = self.checked_data(x, y)
+        if arguments.get("validation_data") is not None:
+            arguments["validation_data"] = self._checked_validation(arguments["validation_data"])
+        for metric in self.metrics:
+            # Keras' mode="auto" reads a metric's direction from `_direction`.
+            if getattr(metric, "_direction", None) is None:
+                metric._direction = "down"
         # Optimizer slots created lazily inside a distributed step land in a
         # replica-local branch and fail ("must feed a value for placeholder");
         # created here, under the model's strategy, they are mirrored.
         with self.distribute_strategy.scope():
             self.build_optimizers()
         before = self._progress()
-        history = super().fit(x, *args, **kwargs)
+        undo = self._adapt_callbacks(arguments.get("callbacks"))
+        try:
+            history = super().fit(**arguments)
+        except (ValueError, tf.errors.OpError) as err:
+            message = refusal_message(err)
+            if message is None:
+                raise
+            raise ValueError(message) from None
+        finally:
+            undo()
+        if history.epoch:
+            self._finalize_ema()
         # history.epoch lists the epochs that ran: none when the run was
         # already complete (e.g. restored by a backup callback at its end).
         if history.epoch and self._progress() == before:
             raise ValueError("the dataset is empty: fit ran no training step (check the data source).")
         return history
+
+    # ------------------------------------------------------------ data checks
+    def value_problems(self, unpacked):
+        """Checks of the values of an unpacked batch (what ``unpack_data`` returns).
+
+        Families add theirs (the conditional GAN checks its labels).
+
+        Returns:
+            list of ``(problem, warning)`` scalar string tensors, ``""`` when none.
+        """
+        if self.data_kind == "unpaired":
+            checks = [image_problems(unpacked[0], "domain A images"),
+                      image_problems(unpacked[1], "domain B images")]
+            images = unpacked[0]
+        else:
+            checks = [image_problems(unpacked, "images")]
+            images = unpacked
+        # Families that split a batch (WGAN-GP: one slice per critic step)
+        # need at least that many images in every batch.
+        least = int(getattr(self, "critic_steps", 1))
+        if least > 1:
+            n = tf.shape(images)[0]
+            checks.append((first_problem([(n < least, lambda: tf.strings.format(
+                f"a batch of {{}} images cannot feed {least} critic steps: use batches of at "
+                f"least {least} images (batch(..., drop_remainder=True) drops a short last batch).",
+                (n,)))]), tf.constant("")))
+        return checks
+
+    def data_problems(self, data):
+        """What is wrong with a batch: ``(problem, warning)`` one-line messages.
+
+        Runs the static checks of ``unpack_data`` (raising ``ValueError``) and
+        the value checks of ``value_problems``, eagerly or in a graph (``fit``
+        runs it in the input pipeline).
+
+        Args:
+            data: a batch as the train step receives it.
+
+        Returns:
+            ``(problem, warning)`` scalar string tensors, ``""`` when none.
+        """
+        checks = self.value_problems(self.unpack_data(data))
+        return first_nonempty([p for p, _ in checks]), first_nonempty([w for _, w in checks])
+
+    def check_batch(self, data):
+        """Check a batch (or whole arrays) now: raise ``ValueError`` or warn once.
+
+        Example:
+            >>> gan.check_batch(np.full((2, 28, 28, 1), 255.0, "float32"))  # doctest: +SKIP
+            ValueError: images must lie in [-1, 1], got values in [255, 255] like 0..255 pixels: ...
+        """
+        problem, warning = self.data_problems(data)
+        problem = problem.numpy().decode()
+        if problem:
+            raise ValueError(problem)
+        self._warn_once(warning.numpy().decode())
+
+    def _warn_once(self, text):
+        if text and not getattr(self, "_range_warned", False):
+            self._range_warned = True
+            warnings.warn(text, UserWarning, stacklevel=3)
+        return True
+
+    def checked_dataset(self, dataset):
+        """``dataset`` with every batch checked in the pipeline, before a step uses it.
+
+        A refused batch stops the iterator with ``tf.errors.InvalidArgumentError``
+        carrying the one-line message (``fit`` raises it as ``ValueError``),
+        and the batch never reaches the train step; ``jit_compile=True``
+        cannot drop the check, since it is not part of the compiled step.
+        """
+
+        @tf.autograph.experimental.do_not_convert
+        def check(*data):
+            batch = data[0] if len(data) == 1 else data
+            problem, warning = self.data_problems(batch)
+            refuse = tf.debugging.Assert(
+                tf.equal(problem, ""), [REFUSED_OPEN, problem, REFUSED_CLOSE]
+            )
+            # The warning is raised from Python, only for a batch that needs it.
+            warn = tf.cond(
+                tf.equal(warning, ""),
+                lambda: tf.constant(True),
+                lambda: tf.py_function(
+                    lambda text: self._warn_once(text.numpy().decode()), [warning], tf.bool
+                ),
+            )
+            with tf.control_dependencies([refuse, warn]):
+                return tf.nest.map_structure(tf.identity, batch)
+
+        return dataset.map(check)
+
+    def _checked_generator(self, generator):
+        for batch in generator:
+            try:
+                self.check_batch(batch)
+            except ValueError as err:
+                # Raised inside tf.data's generator op, which wraps it.
+                raise ValueError(f"{REFUSED_OPEN} {err} {REFUSED_CLOSE}") from None
+            yield batch
+
+    def checked_data(self, x, y=None):
+        """``(x, y)`` for ``fit``/``evaluate``, checked or wrapped to be checked per batch.
+
+        Arrays (numpy, tensors) are checked whole now; a ``tf.data.Dataset``
+        and a Python generator are wrapped so each batch is checked before it
+        reaches a step. Other inputs are returned as they are.
+        """
+        if isinstance(x, tf.data.Dataset):
+            return self.checked_dataset(x), y
+        if isinstance(x, types.GeneratorType):
+            return self._checked_generator(x), y
+        if _is_array(x) and (y is None or _is_array(y)):
+            self.check_batch(x if y is None else (x, y))
+        return x, y
+
+    def _checked_validation(self, data):
+        if isinstance(data, (tuple, list)) and len(data) in (2, 3) and all(_is_array(d) for d in data[:2]):
+            x, y = self.checked_data(data[0], data[1])
+            return (x, y, *data[2:])
+        return self.checked_data(data)[0]
+
+    def _refused_to_value_error(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, tf.errors.OpError) as err:
+            message = refusal_message(err)
+            if message is None:
+                raise
+            raise ValueError(message) from None
+
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        """``keras.Model.train_on_batch``, checking the batch first (see ``fit``)."""
+        self._check_compiled()
+        x, y = _split_pair(x, y)
+        self.checked_data(x, y)
+        return super().train_on_batch(x, y, *args, **kwargs)
+
+    def test_on_batch(self, x, y=None, *args, **kwargs):
+        """``keras.Model.test_on_batch``, checking the batch first (see ``fit``)."""
+        self._check_compiled()
+        x, y = _split_pair(x, y)
+        self.checked_data(x, y)
+        return super().test_on_batch(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """``keras.Model.predict``: latents ``z [n, latent_dim]`` -> images in [-1, 1].
+
+        It runs the generator, like ``gan(z)``; ``generate(n, seed=...)``
+        draws the latents too. Other inputs are refused with the fix.
+        """
+        self.check_predict_inputs(x)
+        return super().predict(x, *args, **kwargs)
+
+    def check_predict_inputs(self, x):
+        """Raise ``ValueError`` naming the fix when ``x`` is not what ``predict`` takes."""
+        if not _is_array(x):
+            return
+        shape = tuple(x.shape)
+        if len(shape) == 2 and shape[1] == self.latent_dim:
+            return
+        if tuple(shape[1:]) == self.image_shape or len(shape) == 4:
+            raise ValueError(
+                f"{type(self).__name__}.predict maps latents z [n, {self.latent_dim}] to images, "
+                f"got images {list(shape)}: score images with gan.discriminator.predict(images); "
+                "make images with gan.predict(gan.sample_latent(n)) or gan.generate(n)."
+            )
+        raise ValueError(
+            f"{type(self).__name__}.predict takes latents z of shape [n, {self.latent_dim}], got "
+            f"{list(shape)}: draw them with gan.sample_latent(n) (or call gan.generate(n))."
+        )
+
+    # ------------------------------------------------------------ callbacks
+    def _adapt_callbacks(self, callbacks):
+        """Refuse or adapt stock Keras callbacks that assume one ``model.optimizer``.
+
+        Returns a callable that undoes the adaptation (run when ``fit`` ends).
+        """
+        if not callbacks or isinstance(callbacks, keras.callbacks.CallbackList):
+            return lambda: None
+        optimizers = {name: getattr(o, "inner_optimizer", o) for name, o in self.optimizers().items()}
+        adapted = []
+        for cb in callbacks:
+            stock = type(cb).__module__.startswith("keras.")
+            kind = type(cb).__name__
+            if stock and isinstance(cb, keras.callbacks.BackupAndRestore):
+                raise ValueError(
+                    "keras.callbacks.BackupAndRestore restores one model.optimizer and a GAN trains "
+                    f"with {len(optimizers)} ({', '.join(optimizers)}): use "
+                    "kg.callbacks.GANBackupAndRestore(backup_dir), which restores them all and the noise state."
+                )
+            if isinstance(cb, (keras.callbacks.ReduceLROnPlateau, keras.callbacks.LearningRateScheduler)):
+                for name, opt in optimizers.items():
+                    if isinstance(opt._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+                        raise ValueError(
+                            f"{kind} sets the learning rates, but {name} follows a schedule "
+                            f"({type(opt._learning_rate).__name__}): give it a constant learning "
+                            f"rate, or drop {kind} and let the schedule decide."
+                        )
+            if isinstance(cb, keras.callbacks.SwapEMAWeights) and not any(
+                getattr(opt, "use_ema", False) for opt in optimizers.values()
+            ):
+                raise ValueError(
+                    "SwapEMAWeights swaps in the moving averages of optimizers with use_ema=True, and "
+                    "no optimizer of this GAN has it: build the GAN with ema_decay=0.999 (an EMA "
+                    "generator that sampling uses), or compile(g_optimizer=keras.optimizers.Adam("
+                    "2e-4, beta_1=0.5, use_ema=True))."
+                )
+            if isinstance(cb, _VIEW_CALLBACKS) and "set_model" not in vars(cb):
+                adapted.append(cb)
+                # The callback sees the GAN through a view with every optimizer
+                # as model.optimizer.optimizers and the metrics' directions.
+                cb.set_model = lambda model, cb=cb: type(cb).set_model(cb, _GANView(model))
+
+        def undo():
+            for cb in adapted:
+                del cb.set_model
+                type(cb).set_model(cb, self)
+
+        return undo
+
+    def _finalize_ema(self):
+        # keras.Model.fit ends by writing an EMA optimizer's averages into the
+        # weights (model.optimizer.finalize_variable_values); the same here,
+        # for each of the GAN's optimizers that keeps an EMA.
+        variables = self.optimizer_variables()
+        for name, opt in self.optimizers().items():
+            inner = getattr(opt, "inner_optimizer", opt)
+            if getattr(inner, "use_ema", False):
+                inner.finalize_variable_values(variables[name])
 
     def _progress(self):
         # Optimizer steps, plus the loss scales: a mixed_float16 step whose
@@ -573,14 +1026,26 @@ class GAN(keras.Model):
     def make_train_function(self, force=False):
         if self.train_function is not None and not force:
             return self.train_function
-        step = self.train_step
+        def gated_step(data):
+            # Every op of the step waits for the batch. Without this, ops that
+            # do not read it (the noise draws, the generator's forward pass and
+            # its batch-norm statistics, the optimizers' step counters) run
+            # once Keras inlines the step next to the iterator's get_next, even
+            # when get_next fails: a refused batch must leave the model as it was.
+            inputs = [t for t in tf.nest.flatten(data) if isinstance(t, tf.Tensor)]
+            with tf.control_dependencies(inputs):
+                return self.train_step(data)
+
+        step = gated_step
         if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
             # Keras averages a multi-worker step's logs with
             # strategy.reduce("MEAN", value, axis=0), which fails on the
             # scalars every train_step returns; as shape-[1] tensors they
             # reduce to the mean over all replicas.
-            def step(data):
-                return {k: tf.reshape(v, [1]) for k, v in self.train_step(data).items()}
+            def reduced_step(data):
+                return {k: tf.reshape(v, [1]) for k, v in gated_step(data).items()}
+
+            step = reduced_step
 
         self.train_function = self._make_function(step)
         return self.train_function
@@ -640,11 +1105,27 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------ saving
     def save_own_variables(self, store):
+        # Keras saves the variables this model created itself ("0", "1", ...),
+        # such as ones a subclass adds; the networks save their own.
+        super().save_own_variables(store)
         # The seed generator is not a Keras layer, so its state would not be
         # saved; saving it makes a resumed run draw the same noise.
         store["seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state.value)
 
     def load_own_variables(self, store):
+        numbered = {key: store[key] for key in store.keys() if key.isdigit()}
+        own = self._trainable_variables + self._non_trainable_variables
+        # Files saved before the model's own variables were saved hold none:
+        # they load as before (families restore what they saved by name).
+        if numbered or not own:
+            for i, var in enumerate(own):
+                value = numbered.get(str(i))
+                if value is not None and tuple(value.shape) != tuple(var.shape):
+                    raise ValueError(
+                        f"the saved {var.name} has shape {tuple(value.shape)} but this model's is "
+                        f"{tuple(var.shape)}: build the model with the config it was saved with."
+                    )
+            super().load_own_variables(numbered)
         if "seed_state" in store:
             self.seed_generator.state.assign(np.asarray(store["seed_state"]))
 

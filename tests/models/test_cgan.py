@@ -175,33 +175,66 @@ def shared_gan():
     return tiny()
 
 
-def graph_batch(labels):
-    """A batch of 4 images whose label count is only known when it arrives."""
-    spec = (tf.TensorSpec((4, 28, 28, 1), tf.float32), tf.TensorSpec((None,), tf.int32))
-    return tf.data.Dataset.from_generator(
-        lambda: iter([(np.zeros((4, 28, 28, 1), "float32"), np.asarray(labels, "int32"))]),
-        output_signature=spec,
-    )
+def model_state(gan):
+    """Everything training may change: both networks' variables (batch-norm
+    statistics included), every optimizer variable (iterations included) and
+    the noise state."""
+    state = {f"g/{k}": v for k, v in weights_of(gan.generator).items()}
+    state.update({f"d/{k}": v for k, v in weights_of(gan.discriminator).items()})
+    for name, opt in gan.optimizers().items():
+        state.update({f"{name}/{v.path}": np.array(v.numpy()) for v in opt.variables})
+    state["seed"] = gan.seed_generator.state.numpy().copy()
+    return state
 
 
+@pytest.mark.parametrize("jit_compile", [False, True])
 @pytest.mark.parametrize(
     "labels, message",
     [
-        ([0, 1, 2, 10], r"labels must lie in \[0, 10\) \(the num_classes of this model\), got\] \[10\]"),
-        ([0, -3, 2, 1], r"labels must lie in \[0, 10\), got a negative label:\] \[-3\]"),
-        ([0, 1, 2], r"different number of images and labels.*\] \[3\] \[4\]"),
+        ([0, 1, 2, 12], "labels must lie in [0, 10), got 12: this model has 10 classes (fix the labels, "
+                        "or build the model with num_classes=13 or more)."),
+        ([0, -3, 2, 1], "labels must lie in [0, 10), got -3: class ids count from 0."),
+        ([0, 1, 2], "a batch has 4 images but 3 labels: pass one label per image."),
     ],
 )
-def test_fit_stops_at_bad_label_values_before_any_update(shared_gan, labels, message):
-    def trainable():
-        return {v.path: v.numpy() for v in shared_gan.trainable_variables}
+def test_fit_refuses_bad_label_values_before_anything_moves(fmnist_train, labels, message, jit_compile):
+    # Under XLA an out-of-range embedding lookup clamps (label 12 trains class
+    # 9's row) and graph assertions are dropped: the check runs in the input
+    # pipeline instead, so it holds with jit_compile=True too.
+    gan = kg.models.ConditionalGAN(latent_dim=16, num_classes=10, width=8, embedding_dim=8, seed=0)
+    gan.compile(jit_compile=jit_compile)
+    gan.build_optimizers()
+    images = scaled(fmnist_train[0][:4])
+    spec = (tf.TensorSpec((4, 28, 28, 1), tf.float32), tf.TensorSpec((None,), tf.int32))
+    data = tf.data.Dataset.from_generator(
+        lambda: iter([(images, np.asarray(labels, "int32"))]), output_signature=spec
+    )
+    before = model_state(gan)
+    with pytest.raises(ValueError) as info:
+        gan.fit(data, verbose=0)
+    assert str(info.value) == message
+    assert not changed(before, model_state(gan))
+    assert int(gan.g_optimizer.iterations.numpy()) == int(gan.d_optimizer.iterations.numpy()) == 0
 
-    before = trainable()
-    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-        shared_gan.fit(graph_batch(labels), verbose=0)
-    # No weight moved. (Ops that do not read the labels may still have run:
-    # batch-norm statistics of the real images, optimizer step counters.)
-    assert not changed(before, trainable())
+
+def test_label_12_of_10_in_the_middle_of_an_xla_run_stops_before_that_batch(fmnist_train):
+    images, labels = scaled(fmnist_train[0][:192]), fmnist_train[1][:192].copy()
+    labels[150] = 12  # in the third batch of 64
+    keras.utils.set_random_seed(0)
+    gan = tiny()
+    gan.compile(jit_compile=True)
+    keras.utils.set_random_seed(0)
+    twin = tiny()
+    twin.compile(jit_compile=True)
+    twin.fit(tf.data.Dataset.from_tensor_slices((images[:128], labels[:128])).batch(64), verbose=0)
+    with pytest.raises(ValueError, match=r"^labels must lie in \[0, 10\), got 12: this model has 10 classes"):
+        gan.fit(tf.data.Dataset.from_tensor_slices((images, labels)).batch(64), verbose=0)
+    # The two good batches trained, exactly as on their own; the bad one did nothing.
+    assert int(gan.g_optimizer.iterations.numpy()) == 2
+    a, b = model_state(gan), model_state(twin)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6, err_msg=key)
 
 
 def static_batch(labels, n_images=4):
@@ -214,7 +247,9 @@ def static_batch(labels, n_images=4):
         (static_batch(np.array([0.0, 1.0, 2.0, 3.0], "float32")), "labels must be integer class ids, got dtype float32"),
         (static_batch(np.array([0, 1, 2], "int32")), "a batch has 4 images but 3 labels"),
         (static_batch(np.zeros((4, 2), "int32")), r"labels must have shape \[batch\], got \(4, 2\)"),
-        (tf.data.Dataset.from_tensors(np.zeros((4, 28, 28, 1), "float32")), r"\(images, labels\) batches"),
+        (tf.data.Dataset.from_tensors(np.zeros((4, 28, 28, 1), "float32")),
+         r"^ConditionalGAN trains on \(images, labels\) batches and got images alone: pass the labels too "
+         r"\(gan.fit\(images, labels\), gan.fit\(\(images, labels\)\)"),
     ],
 )
 def test_fit_rejects_bad_labels_when_it_starts(data, message):
@@ -224,14 +259,42 @@ def test_fit_rejects_bad_labels_when_it_starts(data, message):
 
 def test_label_checks_with_fully_dynamic_shapes_and_column_labels(shared_gan):
     spec = (tf.TensorSpec((None, 28, 28, 1), tf.float32), tf.TensorSpec((None,), tf.int32))
-    unpack = tf.function(shared_gan.unpack_data, input_signature=[spec])
-    images, labels = unpack((np.zeros((4, 28, 28, 1), "float32"), np.array([0, 1, 2, 3], "int32")))
-    assert labels.dtype == tf.int32 and labels.numpy().tolist() == [0, 1, 2, 3]
-    with pytest.raises(tf.errors.InvalidArgumentError, match="different number of images and labels"):
-        unpack((np.zeros((4, 28, 28, 1), "float32"), np.array([0, 1, 2], "int32")))
+    problems = tf.function(lambda data: shared_gan.data_problems(data)[0], input_signature=[spec])
+    assert problems((np.zeros((4, 28, 28, 1), "float32"), np.array([0, 1, 2, 3], "int32"))).numpy() == b""
+    assert problems((np.zeros((4, 28, 28, 1), "float32"), np.array([0, 1, 2], "int32"))).numpy() == (
+        b"a batch has 4 images but 3 labels: pass one label per image."
+    )
     # [batch, 1] labels (and other int dtypes) are accepted as int32 [batch].
     _, column = shared_gan.unpack_data((np.zeros((2, 28, 28, 1), "float32"), np.array([[4], [2]], "int64")))
     assert column.dtype == tf.int32 and column.numpy().tolist() == [4, 2]
+
+
+def test_fit_takes_an_images_labels_tuple_like_two_arguments(fmnist_train):
+    images, labels = scaled(fmnist_train[0][:128]), fmnist_train[1][:128]
+    runs = []
+    for call in (lambda g: g.fit((images, labels), batch_size=64, shuffle=False, verbose=0),
+                 lambda g: g.fit(images, labels, batch_size=64, shuffle=False, verbose=0)):
+        keras.utils.set_random_seed(0)
+        gan = tiny(seed=3)
+        call(gan)
+        assert int(gan.g_optimizer.iterations.numpy()) == 2
+        runs.append(gan.generator.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_predict_takes_latents_and_labels_and_names_the_fix_otherwise():
+    gan = tiny()
+    z, labels = gan.sample_latent(3, seed=1), np.array([0, 7, 9], "int32")
+    np.testing.assert_allclose(gan.predict([z, labels], verbose=0), gan([z, labels]).numpy(), atol=1e-6)
+    with pytest.raises(ValueError) as info:
+        gan.predict(z, verbose=0)
+    assert str(info.value) == (
+        "ConditionalGAN.predict takes [z, labels] (z [n, 16] floats, labels [n] ints in [0, 10)), "
+        "got [3, 16]: call gan.predict([gan.sample_latent(n), labels]) or gan.generate(n, labels=labels)."
+    )
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 10\), got 12"):
+        gan.predict([z, np.array([0, 1, 12], "int32")], verbose=0)
 
 
 def test_config_round_trip():

@@ -251,3 +251,238 @@ def test_a_step_on_an_empty_tuple_raises_the_documented_error():
         gan.unpack_data(())
     with pytest.raises(ValueError, match="the dataset yields empty tuples"):
         gan.train_step(())
+
+
+# ---------------------------------------------------------------- data checks
+def model_state(gan):
+    """Everything training may change: both networks' variables (batch-norm
+    statistics included), every optimizer variable (iterations included) and
+    the noise state."""
+    state = {f"g/{k}": v for k, v in weights_of(gan.generator).items()}
+    state.update({f"d/{k}": v for k, v in weights_of(gan.discriminator).items()})
+    for name, opt in gan.optimizers().items():
+        state.update({f"{name}/{v.path}": np.array(v.numpy()) for v in opt.variables})
+    state["seed"] = gan.seed_generator.state.numpy().copy()
+    return state
+
+
+def with_value(images, value):
+    bad = images.copy()
+    bad.reshape(-1)[123] = value
+    return bad
+
+
+BAD_IMAGES = {
+    "0..255": (lambda x: (x + 1) * 127.5,
+               "images must lie in [-1, 1], got values in [0, 255] like 0..255 pixels: scale them with "
+               "x / 127.5 - 1 (kg.data.load does this)."),
+    "nan": (lambda x: with_value(x, np.nan),
+            "images contain NaN (1 of 50176 values in a batch): fix or drop those images (NaN is no pixel "
+            "value; look for a division by zero in the preprocessing)."),
+    "inf": (lambda x: with_value(x, -np.inf),
+            "images contain inf (1 of 50176 values in a batch): fix or drop those images, then scale them "
+            "to [-1, 1]."),
+    "other": (lambda x: x * 3.0,
+              "images must lie in [-1, 1], got values in [-3, 3]: scale them to [-1, 1] (uint8 pixels: "
+              "x / 127.5 - 1)."),
+}
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("kind", sorted(BAD_IMAGES))
+def test_a_refused_batch_raises_one_line_and_changes_nothing(fmnist_train, kind, jit_compile):
+    """XLA drops graph assertions, so the checks run in the input pipeline:
+    with jit_compile=True too, the bad batch raises one ValueError and the
+    model (batch-norm statistics, optimizer iterations, noise) is untouched."""
+    make, message = BAD_IMAGES[kind]
+    images = make(scaled(fmnist_train[0][:64]))
+    gan = tiny()
+    gan.compile(jit_compile=jit_compile)
+    gan.build_optimizers()
+    before = model_state(gan)
+    with pytest.raises(ValueError) as info:
+        gan.fit(tf.data.Dataset.from_tensors(images.astype("float32")), verbose=0)
+    assert str(info.value) == message and "\n" not in str(info.value)
+    assert not changed(before, model_state(gan))
+    assert int(gan.g_optimizer.iterations.numpy()) == int(gan.d_optimizer.iterations.numpy()) == 0
+    # Arrays are checked whole before training, with the same message.
+    with pytest.raises(ValueError) as info:
+        gan.fit(images.astype("float32"), batch_size=32, verbose=0)
+    assert str(info.value) == message.replace("in a batch", "in a batch")
+    assert not changed(before, model_state(gan))
+
+
+def test_a_bad_batch_mid_run_stops_there_under_xla(fmnist_train):
+    images = scaled(fmnist_train[0][:192])
+    bad = images.copy()
+    bad[128:] = (bad[128:] + 1) * 127.5  # the third batch of 64 holds 0..255 pixels
+    runs = []
+    for data, stop in ((images[:128], False), (bad, True)):
+        keras.utils.set_random_seed(0)
+        gan = tiny()
+        gan.compile(jit_compile=True)
+        ds = tf.data.Dataset.from_tensor_slices(data).batch(64)
+        if stop:
+            with pytest.raises(ValueError, match=r"^images must lie in \[-1, 1\], got values in \[0, 255\]"):
+                gan.fit(ds, verbose=0)
+        else:
+            gan.fit(ds, verbose=0)
+        assert int(gan.g_optimizer.iterations.numpy()) == 2
+        runs.append(model_state(gan))
+    for key in runs[0]:
+        np.testing.assert_allclose(runs[0][key], runs[1][key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_images_in_0_1_warn_once_naming_the_scaling(fmnist_train):
+    unit = fmnist_train[0][:256].astype("float32") / 255.0
+    gan = tiny()
+    with pytest.warns(UserWarning) as record:
+        gan.fit(tf.data.Dataset.from_tensor_slices(unit).batch(64), epochs=2, verbose=0)
+    ours = [str(w.message) for w in record if "x / 255" in str(w.message)]
+    assert ours == [
+        "images lie in [0, 1] (no value below 0), as if scaled with x / 255, but the generator makes "
+        "[-1, 1]: scale uint8 pixels with x / 127.5 - 1 (or [0, 1] floats with 2 * x - 1)."
+    ]
+    assert int(gan.g_optimizer.iterations.numpy()) == 8  # a warning, not a refusal
+    fresh = tiny()
+    with pytest.warns(UserWarning, match=r"as if scaled with x / 255"):
+        fresh.fit(unit, batch_size=64, verbose=0)  # arrays: checked whole, same warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        tiny().check_batch(scaled(fmnist_train[0][:64]))  # [-1, 1]: no warning
+
+
+def test_other_entry_points_check_too(fmnist_train):
+    bad = scaled(fmnist_train[0][:64]) * 3.0
+    gan = tiny()
+    expected = r"^images must lie in \[-1, 1\], got values in \[-3, 3\]"
+
+    def generator():
+        yield bad
+
+    for call in (
+        lambda: gan.fit(generator(), verbose=0),
+        lambda: gan.train_on_batch(bad),
+        lambda: gan.evaluate(tf.data.Dataset.from_tensors(bad), verbose=0),
+        lambda: gan.fit(scaled(fmnist_train[0][:64]), validation_data=bad, verbose=0),
+    ):
+        with pytest.raises(ValueError, match=expected):
+            call()
+    assert int(gan.g_optimizer.iterations.numpy()) == 0
+
+
+def test_images_without_a_channel_axis_are_told_to_add_it(fmnist_train):
+    images = scaled(fmnist_train[0][:64])[..., 0]
+    with pytest.raises(ValueError) as info:
+        tiny().fit(images, batch_size=32, verbose=0)
+    assert str(info.value) == (
+        "images have shape (28, 28) per example but this GAN makes (28, 28, 1): add the channel axis "
+        "with x[..., None] (or np.expand_dims(x, -1))."
+    )
+
+
+def test_predict_maps_latents_to_images_and_refuses_images(fmnist_train):
+    gan = tiny()
+    z = gan.sample_latent(4, seed=2)
+    np.testing.assert_allclose(gan.predict(z, verbose=0), gan(z).numpy(), atol=1e-6)
+    with pytest.raises(ValueError) as info:
+        gan.predict(scaled(fmnist_train[0][:4]), verbose=0)
+    assert str(info.value) == (
+        "DCGAN.predict maps latents z [n, 16] to images, got images [4, 28, 28, 1]: score images with "
+        "gan.discriminator.predict(images); make images with gan.predict(gan.sample_latent(n)) or "
+        "gan.generate(n)."
+    )
+    with pytest.raises(ValueError, match=r"takes latents z of shape \[n, 16\], got \[4, 20\]"):
+        gan.predict(np.zeros((4, 20), "float32"), verbose=0)
+
+
+# ---------------------------------------------------------------- stock callbacks
+def learning_rates(gan):
+    return [float(keras.ops.convert_to_numpy(o.learning_rate)) for o in (gan.g_optimizer, gan.d_optimizer)]
+
+
+def ttur(seed=0):
+    gan = kg.models.DCGAN(latent_dim=16, width=8, seed=seed)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-4), d_optimizer=keras.optimizers.Adam(4e-4))
+    return gan
+
+
+def test_reduce_lr_on_plateau_reduces_both_learning_rates(batches):
+    gan = ttur()
+    # min_delta this large makes every epoch after the first a plateau.
+    cb = keras.callbacks.ReduceLROnPlateau(monitor="g_loss", factor=0.5, patience=0, min_delta=1e9)
+    gan.fit(batches.take(2), epochs=3, callbacks=[cb], verbose=0)
+    np.testing.assert_allclose(learning_rates(gan), [2.5e-5, 1e-4], rtol=1e-6)
+    assert cb.model is gan  # the view is gone after fit
+
+
+def test_learning_rate_scheduler_sets_both_learning_rates(batches):
+    gan = ttur()
+    cb = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    gan.fit(batches.take(2), epochs=2, callbacks=[cb], verbose=0)
+    np.testing.assert_allclose(learning_rates(gan), [2.5e-5, 1e-4], rtol=1e-6)
+
+
+def test_stock_backup_and_restore_is_refused_naming_the_gan_one(batches, tmp_path):
+    gan = tiny()
+    with pytest.raises(ValueError) as info:
+        gan.fit(batches, callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path / "b"))], verbose=0)
+    assert str(info.value) == (
+        "keras.callbacks.BackupAndRestore restores one model.optimizer and a GAN trains with 2 "
+        "(g_optimizer, d_optimizer): use kg.callbacks.GANBackupAndRestore(backup_dir), which restores "
+        "them all and the noise state."
+    )
+    assert int(gan.g_optimizer.iterations.numpy()) == 0
+    gan.fit(batches.take(1), callbacks=[kg.callbacks.GANBackupAndRestore(str(tmp_path / "ok"))], verbose=0)
+    assert int(gan.g_optimizer.iterations.numpy()) == 1
+
+
+def test_swap_ema_weights_works_with_an_ema_optimizer_and_is_refused_without(batches):
+    with pytest.raises(ValueError, match=r"^SwapEMAWeights swaps in the moving averages .*: build the GAN "
+                                         r"with ema_decay=0.999 .*use_ema=True\)\)\.$"):
+        tiny().fit(batches.take(1), callbacks=[keras.callbacks.SwapEMAWeights()], verbose=0)
+    gan = kg.models.DCGAN(latent_dim=16, width=8, seed=0)
+    gan.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, use_ema=True, ema_momentum=0.5))
+    gan.fit(batches.take(3), epochs=2, callbacks=[keras.callbacks.SwapEMAWeights(swap_on_epoch=True)], verbose=0)
+    # As keras.Model.fit does for its optimizer: the generator ends on its EMA weights.
+    averages = gan.g_optimizer._model_variables_moving_average
+    for var, average in zip(gan.generator.trainable_variables, averages):
+        np.testing.assert_allclose(var.numpy(), average.numpy(), atol=1e-7, err_msg=var.path)
+
+
+def test_early_stopping_and_best_checkpoints_read_the_loss_direction_in_auto_mode(batches, tmp_path):
+    gan = tiny()
+    stop = keras.callbacks.EarlyStopping(monitor="g_loss", patience=0, min_delta=1e9)
+    path = str(tmp_path / "best.keras")
+    best = keras.callbacks.ModelCheckpoint(path, monitor="d_loss", save_best_only=True)
+    history = gan.fit(batches.take(2), epochs=5, callbacks=[stop, best], verbose=0)
+    assert stop.monitor_op is keras.ops.less and best.monitor_op is keras.ops.less
+    assert len(history.epoch) == 2 and stop.stopped_epoch == 1  # stopped after the second epoch
+    assert keras.saving.load_model(path).latent_dim == 16
+    assert best.best == pytest.approx(min(history.history["d_loss"]))
+
+
+# ---------------------------------------------------------------- saving subclasses
+@keras.saving.register_keras_serializable(package="keras_gans_tests")
+class CountingDCGAN(kg.models.DCGAN):
+    """A subclass adding a variable of its own."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.images_seen = keras.Variable(0.0, trainable=False, name="images_seen")
+
+
+def test_a_variable_a_subclass_adds_is_saved_and_loaded(tmp_path):
+    gan = CountingDCGAN(latent_dim=16, width=8, seed=2)
+    gan.compile()
+    gan.build_optimizers()
+    gan.images_seen.assign(1234.0)
+    gan.seed_generator.state.assign(np.array([2, 77], gan.seed_generator.state.dtype))
+    path = str(tmp_path / "counting.keras")
+    gan.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is CountingDCGAN
+    assert float(loaded.images_seen.numpy()) == 1234.0
+    np.testing.assert_array_equal(loaded.seed_generator.state.numpy(), [2, 77])
