@@ -85,6 +85,17 @@ def _add_train(sub):
     p.add_argument("--classes", default=None,
                    help="comma-separated class ids to keep (cyclegan: the two domains, e.g. 7,9; "
                         "default: all; --resume: the run's)")
+    p.add_argument("--ema-decay", type=float, default=None, metavar="DECAY",
+                   help="keep an EMA generator with this decay in (0, 1), e.g. 0.999; it samples and "
+                        "exports (the family's ema_decay; default: off)")
+    p.add_argument("--spectral-norm", action="store_true", default=None,
+                   help="spectrally normalize the default discriminator (spectral_norm; default: off)")
+    p.add_argument("--r1", type=float, default=None, metavar="GAMMA",
+                   help="R1 penalty weight on real images, lazy every 16 discriminator steps "
+                        "(r1_weight; not for wgan_gp; default: 0)")
+    p.add_argument("--augment", default=None, metavar="POLICY",
+                   help="DiffAugment of every discriminator input: 'translation,cutout,color' (any "
+                        "subset) or 'ada' (adaptive probability) (augment; default: none)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(run=_cmd_train)
@@ -120,6 +131,14 @@ def _parse_ints(text, flag):
 
 def _cmd_train(args):
     config = _parse_config(args.config)
+    for flag, key, value in (
+        ("--ema-decay", "ema_decay", args.ema_decay), ("--spectral-norm", "spectral_norm", args.spectral_norm),
+        ("--r1", "r1_weight", args.r1), ("--augment", "augment", args.augment),
+    ):
+        if value is not None:
+            if key in config:
+                raise UsageError(f"{flag} and --config {key}=... both set {key}: give one")
+            config[key] = value
     classes = _parse_ints(args.classes, "--classes") if args.classes is not None else None
     from keras_gans import trainer
 
@@ -197,6 +216,11 @@ def _add_sample(sub):
                    help="CycleGAN: class ids of domains A and B in --dataset (default: the model's when "
                         "known; 7,9 for fashion_mnist; none for cycle_gan/* or folders with testA/testB)")
     p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--interpolate", type=_positive_int, default=None, metavar="STEPS",
+                   help="instead of a grid, one strip of STEPS images along the latent path (slerp) "
+                        "from the latent of --seed to that of --seed + 1")
+    p.add_argument("--gif", action="store_true",
+                   help="with --interpolate: also write the path as an animated GIF beside OUT (.gif)")
     p.set_defaults(run=_cmd_sample)
 
 
@@ -283,9 +307,33 @@ def _cmd_sample(args):
         raise UsageError(f"--classes takes two class ids A,B, got {args.classes}")
     from keras_gans.callbacks import save_grid
 
+    if args.gif and args.interpolate is None:
+        raise UsageError("--gif goes with --interpolate STEPS")
+    if args.interpolate is not None and (args.interpolate < 2 or args.seed >= 2**63 - 1):
+        raise UsageError(f"--interpolate needs STEPS >= 2 and --seed < 2**63 - 1, got {args.interpolate}, {args.seed}")
     gan = load_any(args.model)
     if gan.data_kind != "unpaired" and (args.dataset is not None or classes is not None):
         raise UsageError(f"--dataset and --classes apply to cyclegan models; {args.model} is a {gan.family}")
+    if args.interpolate is not None:
+        if getattr(gan, "latent_dim", None) is None:
+            raise UsageError(f"--interpolate needs a latent space; {args.model} is a {gan.family} model")
+        from keras_gans import sampling
+        from keras_gans.callbacks import image_grid
+
+        steps = args.interpolate
+        conditions = {} if labels is None else {"labels": np.resize(labels, steps)}
+        images = sampling.interpolate(gan, args.seed, args.seed + 1, steps, **conditions)
+        save_grid(images, args.out, ncols=steps)
+        written = args.out
+        if args.gif:
+            from PIL import Image
+
+            frames = [Image.fromarray(np.squeeze(image_grid(images[i : i + 1], ncols=1))) for i in range(steps)]
+            gif = os.path.splitext(args.out)[0] + ".gif"
+            frames[0].save(gif, save_all=True, append_images=frames[1:], duration=150, loop=0)
+            written += f" and {gif}"
+        print(f"wrote {written} ({steps} images from seed {args.seed} to {args.seed + 1} of {args.model})")
+        return 0
     if labels is not None:
         if not hasattr(gan, "num_classes"):
             raise UsageError(f"--labels needs a conditional GAN, but {args.model} is a {gan.family} model")

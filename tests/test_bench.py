@@ -48,3 +48,20 @@ def test_data_pipeline_compares_autotune_on_and_off(capsys):
         assert row[0] == "3" and row[2] == "1"  # one epoch kept of each two-epoch fit
         wall, lost, worst = map(float, row[3:])
         assert 0 <= lost <= worst <= wall + 0.005
+
+
+def test_stabilizers_bench_prints_the_ablation_and_the_small_data_tables(capsys):
+    from bench import stabilizers
+
+    stabilizers.main(["--seconds", "0.01", "--chunk", "2", "--n", "40", "--images", "256"])
+    out = capsys.readouterr().out
+    rows = table_rows(out, "variant")
+    assert [r[0] for r in rows] == ["plain", "+EMA", "+SN", "+R1", "+DiffAugment"]
+    for row in rows:
+        assert len(row) == 8 and int(row[1]) >= 2
+        fcd, kid, precision, recall, speed = map(float, row[3:])
+        assert fcd > 0 and 0 <= precision <= 1 and 0 <= recall <= 1 and speed > 0
+    stabilizers.main(["--small-data", "--steps", "2", "--chunk", "2", "--n", "40", "--images", "256"])
+    out = capsys.readouterr().out
+    assert "on 256 Fashion-MNIST images, 2 steps" in out
+    assert [r[0] for r in table_rows(out, "variant")] == ["no augmentation", "DiffAugment", "ADA"]

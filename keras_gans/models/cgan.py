@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.models.gan import GAN, first_problem, validate_images
+from keras_gans.models.gan import GAN, check_truncation, first_problem, validate_images
 from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
 
 
@@ -110,7 +110,9 @@ class ConditionalGAN(GAN):
             self.image_shape,
             num_classes=self.num_classes,
             width=self.width,
+            normalization=None if self.spectral_norm else "batch",
             dtype=self.network_dtype,
+            spectral_norm=self.spectral_norm,
         )
 
     def _check_networks(self):
@@ -159,7 +161,7 @@ class ConditionalGAN(GAN):
             )
         return array.astype("int32")
 
-    def generate(self, n, labels=None, seed=None, batch_size=256):
+    def generate(self, n, labels=None, seed=None, batch_size=256, truncation=None, use_ema=True):
         """Generate ``n`` images of the requested classes.
 
         Args:
@@ -168,6 +170,9 @@ class ConditionalGAN(GAN):
                 an int (all ``n`` of that class) or ``n`` ints in ``[0, num_classes)``.
             seed: int for reproducible samples, None for fresh ones.
             batch_size: int, images per forward pass.
+            truncation: None or ``psi`` in (0, 1]: latents scaled toward the
+                mean latent (``truncate``).
+            use_ema: bool, sample with ``ema_generator`` when the GAN has one.
 
         Returns:
             float32 ``np.ndarray`` ``[n, height, width, channels]`` in [-1, 1].
@@ -185,8 +190,14 @@ class ConditionalGAN(GAN):
         if labels is None:
             labels = np.arange(n, dtype="int32") % self.num_classes
         labels = self.check_labels(labels, n)
-        z = self.sample_latent(n, seed)
-        return self._run_generator([z, labels], batch_size)
+        check_truncation(truncation)
+        z = self.truncate(self.sample_latent(n, seed), truncation)
+        return self._run_generator([z, labels], batch_size, use_ema=use_ema)
+
+    def generate_from_latents(self, z, labels=0, batch_size=256, use_ema=True):
+        """Images for given latents ``z`` and ``labels`` (an int, or one per latent)."""
+        z = np.asarray(z, "float32")
+        return self._run_generator([z, self.check_labels(labels, len(z))], batch_size, use_ema=use_ema)
 
     def preview(self, n, seed=0, inputs=None):
         """Images for a progress grid: one class per grid row, one latent per column.
@@ -284,10 +295,10 @@ class ConditionalGAN(GAN):
         fake = tf.stop_gradient(fake)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_out = self.discriminator([real, labels], training=True)
-            fake_out = self.discriminator([fake, labels], training=True)
+            real_out, fake_out, penalty = self.discriminator_outputs(real, fake, conditions=[labels])
             loss = self.d_loss_fn(real_out, fake_out)
-        self.apply_loss(tape, loss, self.d_optimizer, variables)
+            total = loss if penalty is None else loss + penalty
+        self.apply_loss(tape, total, self.d_optimizer, variables)
         return loss
 
     def generator_step(self, labels):
@@ -296,7 +307,7 @@ class ConditionalGAN(GAN):
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self.generator([z, labels], training=True)
-            loss = self.g_loss_fn(self.discriminator([fake, labels], training=True))
+            loss = self.g_loss_fn(self.discriminate(fake, conditions=[labels]))
         self.apply_loss(tape, loss, self.g_optimizer, variables)
         return loss
 
@@ -307,7 +318,7 @@ class ConditionalGAN(GAN):
             d_loss, g_loss = self.adversarial_step(
                 lambda: self.generator([self.noise(tf.shape(real)[0]), labels], training=True),
                 lambda fake: self.discriminator_step(real, labels, fake),
-                lambda fake: self.g_loss_fn(self.discriminator([fake, labels], training=True)),
+                lambda fake: self.g_loss_fn(self.discriminate(fake, conditions=[labels])),
             )
         else:
             d_loss = self.discriminator_step(real, labels)

@@ -246,6 +246,11 @@ class CycleGAN(GAN):
                 "CycleGAN always reuses its translations (the discriminators score the ones the "
                 "generator step made): drop reuse_fakes."
             )
+        # Its four-network step does not route through the base class's
+        # discriminator and update hooks yet, so these would silently do nothing.
+        for key, off in (("ema_decay", None), ("spectral_norm", False), ("r1_weight", 0.0), ("augment", None)):
+            if kwargs.get(key, off) not in (off, None, 0, 0.0, False, "none"):
+                raise ValueError(f"CycleGAN does not support {key} yet (DCGAN, cgan and wgan_gp do): drop it.")
         self.width = int(_number(width, "width", integer=True))
         self.n_blocks = _number(n_blocks, "n_blocks", integer=True)
         self.n_downsamplings = _number(n_downsamplings, "n_downsamplings", integer=True)

@@ -44,8 +44,14 @@ class DCGAN(GAN):
         )
 
     def build_discriminator(self):
+        # With spectral norm the discriminator has no batch norm (SN-GAN):
+        # batch statistics would rescale what the normalization bounds.
         return dcgan_discriminator(
-            self.image_shape, width=self.width, dtype=self.network_dtype
+            self.image_shape,
+            width=self.width,
+            normalization=None if self.spectral_norm else "batch",
+            dtype=self.network_dtype,
+            spectral_norm=self.spectral_norm,
         )
 
     def get_config(self):

@@ -10,8 +10,61 @@ import keras
 import tensorflow as tf
 
 from keras_gans import losses as losses_lib
+from keras_gans.networks import augment as augment_lib
+from keras_gans.networks.spectral_norm import spectral_layers
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+# Defined with the sampling helpers (a leaf the models import, never the reverse).
+from keras_gans.sampling import check_truncation  # noqa: E402,F401
+
+
+def _check_stabilizers(ema_decay, spectral_norm, r1_weight, r1_every, ada_target, ada_interval, ada_kimg):
+    """Validate the shared stabilizer arguments of ``GAN.__init__`` (before any network is built)."""
+    def number(value):
+        return not isinstance(value, bool) and isinstance(value, (int, float, np.number))
+
+    if ema_decay is not None and not (number(ema_decay) and 0.0 < float(ema_decay) < 1.0):
+        raise ValueError(
+            f"ema_decay must be None (no EMA generator) or a number in (0, 1) such as 0.999, "
+            f"got {ema_decay!r}."
+        )
+    if not isinstance(spectral_norm, (bool, np.bool_)):
+        raise ValueError(f"spectral_norm must be True or False, got {spectral_norm!r}.")
+    if not (number(r1_weight) and float(r1_weight) >= 0.0 and np.isfinite(float(r1_weight))):
+        raise ValueError(f"r1_weight must be a number >= 0 (0: no R1 penalty), got {r1_weight!r}.")
+    for value, what in ((r1_every, "r1_every"), (ada_interval, "ada_interval")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{what} must be a positive int, got {value!r}.")
+    if not (number(ada_target) and -1.0 < float(ada_target) < 1.0):
+        raise ValueError(f"ada_target must be a number in (-1, 1) (0.6 in the paper), got {ada_target!r}.")
+    if not (number(ada_kimg) and float(ada_kimg) > 0.0):
+        raise ValueError(f"ada_kimg must be a number > 0 (500 in the paper), got {ada_kimg!r}.")
+
+
+def assign_variables(pairs):
+    """Assign ``(variable, value)`` pairs, also from a replica of a ``tf.distribute`` step.
+
+    Values computed in a replica context are the same on every replica here
+    (they derive from mirrored weights or all-reduced sums), so each device's
+    copy takes its own replica's value through ``merge_call``, as optimizers
+    update mirrored variables.
+    """
+    pairs = list(pairs)
+    if not pairs:
+        return
+    if not tf.distribute.has_strategy() or tf.distribute.in_cross_replica_context():
+        for var, value in pairs:
+            var.assign(value)
+        return
+
+    def merge(strategy, *values):
+        for (var, _), value in zip(pairs, values):
+            target = var.value if isinstance(var, keras.Variable) else var
+            strategy.extended.update(target, lambda v, x: v.assign(x), args=(value,), group=False)
+
+    tf.distribute.get_replica_context().merge_call(merge, args=tuple(v for _, v in pairs))
 
 
 def replica_scaled(loss):
@@ -318,6 +371,35 @@ class GAN(keras.Model):
             PyTorch's DCGAN example): one generator pass fewer per step, but
             the generator update must wait for the discriminator's, so on a
             CPU it is not reliably faster (see the README's Performance).
+        ema_decay: None (off) or a float in (0, 1): keep ``ema_generator``, an
+            exponential moving average of the generator's weights, updated
+            after every generator update with the decay
+            ``min(ema_decay, (1 + t) / (10 + t))`` at the ``t``-th update (the
+            warm-up of TensorFlow's ``ExponentialMovingAverage(num_updates=)``:
+            early weights are forgotten fast); non-trainable state (batch-norm
+            moving statistics) is copied. ``generate``, ``preview``,
+            ``SampleGrid``, evaluation and exports use it.
+        spectral_norm: bool, spectrally normalize the default discriminator
+            (``kg.networks.SpectralConv2D`` / ``SpectralDense``; DCGAN then
+            drops the discriminator's batch norm, as SN-GAN does). The power
+            iteration of every spectral layer runs once per update of its
+            network, however often the network is called in a step.
+        r1_weight: float >= 0, gamma of the R1 penalty (Mescheder et al.,
+            2018) ``gamma / 2 * E||grad_x D(x)||^2`` on the real images the
+            discriminator sees (augmented ones when ``augment`` is on);
+            0 is off. Not for Wasserstein losses.
+        r1_every: int, lazy regularization (StyleGAN2): the penalty is
+            computed on every ``r1_every``-th discriminator update only, with
+            its weight multiplied by ``r1_every``.
+        augment: None, a DiffAugment policy (``"translation,cutout,color"``
+            or any comma-separated subset) applied to real and fake images
+            before every discriminator call of both updates, or ``"ada"``:
+            those transforms each applied with an adaptive probability ``p``
+            (metric ``ada_p``). See ``kg.networks.augment``.
+        ada_target: float, the target of ``r_t = E[sign(D(real))]`` (0.6).
+        ada_interval: int, discriminator updates between adjustments of ``p``.
+        ada_kimg: float, thousands of real images over which ``p`` can move
+            from 0 to 1 (500 in the paper).
         **kwargs: passed to ``keras.Model`` (``name``...).
 
     Example:
@@ -346,9 +428,32 @@ class GAN(keras.Model):
         seed=None,
         precision="float32",
         reuse_fakes=False,
+        ema_decay=None,
+        spectral_norm=False,
+        r1_weight=0.0,
+        r1_every=16,
+        augment=None,
+        ada_target=0.6,
+        ada_interval=4,
+        ada_kimg=500,
         **kwargs,
     ):
+        _check_stabilizers(ema_decay, spectral_norm, r1_weight, r1_every, ada_target, ada_interval, ada_kimg)
+        augment = augment_lib.check_augment(augment)
+        if float(r1_weight) > 0 and self.default_loss == "wasserstein":
+            raise ValueError(
+                f"r1_weight is for non-Wasserstein losses, but {type(self).__name__} uses a gradient "
+                "penalty already: drop r1_weight (tune gp_weight instead)."
+            )
         super().__init__(**kwargs)
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.spectral_norm = bool(spectral_norm)
+        self.r1_weight = float(r1_weight)
+        self.r1_every = int(r1_every)
+        self.augment = augment
+        self.ada_target = float(ada_target)
+        self.ada_interval = int(ada_interval)
+        self.ada_kimg = float(ada_kimg)
         self.precision = check_precision(precision)
         if not isinstance(reuse_fakes, (bool, np.bool_)):
             raise ValueError(f"reuse_fakes must be True or False, got {reuse_fakes!r}.")
@@ -370,6 +475,7 @@ class GAN(keras.Model):
         self.reset_eval_noise()
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self._init_stabilizers()
         self.g_optimizer = None
         self.d_optimizer = None
         self.loss_spec = None
@@ -430,6 +536,206 @@ class GAN(keras.Model):
                 f"{self.image_shape}: build both networks for the same image shape."
             )
 
+    # ------------------------------------------------------------ stabilizers
+    def _init_stabilizers(self):
+        """Build the state of the stabilizers that are on (none when all are off)."""
+        if self.spectral_norm and not spectral_layers(self.discriminator):
+            raise ValueError(
+                "spectral_norm=True but the discriminator has no SpectralConv2D/SpectralDense "
+                "layer: build it with kg.networks.dcgan_discriminator(spectral_norm=True) or "
+                "use kg.networks.SpectralConv2D / SpectralDense."
+            )
+        self.ema_generator = None
+        #: trackers of the stabilizers, after d_loss and g_loss in ``metrics``.
+        self.stabilizer_trackers = []
+        if self.ema_decay is not None:
+            self.ema_generator = self._clone_generator()
+            self.ema_updates = keras.Variable(
+                0, dtype="int64", trainable=False, name="ema_updates",
+                aggregation="only_first_replica",
+            )
+        if self.r1_weight:
+            self.r1_tracker = keras.metrics.Mean(name="r1")
+            self.stabilizer_trackers.append(self.r1_tracker)
+        if self.augment == augment_lib.ADA:
+            self.ada_p = keras.Variable(
+                0.0, dtype="float32", trainable=False, name="ada_p",
+                aggregation="only_first_replica",
+            )
+            # Since the last adjustment: sum of sign(D(real)), real images, D updates.
+            self.ada_stats = keras.Variable(
+                np.zeros(3, "float32"), trainable=False, name="ada_stats",
+                aggregation="only_first_replica",
+            )
+            self.ada_p_tracker = keras.metrics.Mean(name="ada_p")
+            self.stabilizer_trackers.append(self.ada_p_tracker)
+
+    def _clone_generator(self):
+        config = keras.saving.serialize_keras_object(self.generator)
+        if isinstance(config.get("config"), dict) and "name" in config["config"]:
+            config["config"]["name"] = f"{self.generator.name}_ema"
+        ema = keras.saving.deserialize_keras_object(config)
+        if [tuple(v.shape) for v in ema.weights] != [tuple(v.shape) for v in self.generator.weights]:
+            raise ValueError(
+                "ema_decay needs a generator that rebuilds from its config with the same weights: "
+                f"{self.generator.name!r} does not."
+            )
+        ema.set_weights(self.generator.get_weights())
+        ema.trainable = False
+        return ema
+
+    def update_ema(self):
+        """Move ``ema_generator`` one step toward the generator (after a generator update).
+
+        ``ema = beta * ema + (1 - beta) * w`` for the trainable weights, with
+        ``beta = min(ema_decay, (1 + t) / (10 + t))`` at the ``t``-th update
+        (``t`` from 0, saved as ``ema_updates``); other weights are copied.
+        """
+        t = tf.cast(self.ema_updates.value, "float32")
+        beta = tf.minimum(tf.constant(self.ema_decay, "float32"), (1.0 + t) / (10.0 + t))
+        trainable = {id(v) for v in self.generator.trainable_weights}
+        pairs = []
+        for source, target in zip(self.generator.weights, self.ema_generator.weights):
+            value = tf.convert_to_tensor(source.value)
+            if id(source) in trainable:
+                value = beta * tf.convert_to_tensor(target.value) + (1.0 - beta) * value
+            pairs.append((target, value))
+        pairs.append((self.ema_updates, self.ema_updates.value + 1))
+        assign_variables(pairs)
+
+    def sampling_generator(self, use_ema=True):
+        """The network that samples: ``ema_generator`` when there is one and ``use_ema``."""
+        if use_ema and self.ema_generator is not None:
+            return self.ema_generator
+        return self.generator
+
+    def augment_images(self, images):
+        """Images as the discriminator sees them in training (unchanged when ``augment`` is None).
+
+        The transforms' random numbers come from the seed generator, drawn
+        for the global batch and split by replica like the latents.
+        """
+        if self.augment is None:
+            return images
+        batch = tf.shape(images)[0]
+
+        def uniform(tail):
+            return replica_share(
+                lambda n: keras.random.uniform((n, *tail), seed=self.seed_generator), batch
+            )
+
+        p = tf.convert_to_tensor(self.ada_p.value) if self.augment == augment_lib.ADA else None
+        return augment_lib.augment_images(images, self.augment, uniform, p=p)
+
+    def discriminate(self, images, conditions=(), network=None, training=True):
+        """Score images with the discriminator, augmented when ``training`` (generator updates use it).
+
+        Args:
+            images: image batch.
+            conditions: extra inputs after the images (a conditional GAN's labels).
+            network: the discriminator to call (default ``self.discriminator``).
+            training: bool.
+        """
+        network = self.discriminator if network is None else network
+        if training:
+            images = self.augment_images(images)
+        return network([images, *conditions] if conditions else images, training=training)
+
+    def discriminator_outputs(self, real, fake, conditions=(), network=None):
+        """The discriminator's outputs inside its update, and the R1 term.
+
+        Both batches pass through ``augment_images``; the R1 penalty (when
+        ``r1_weight > 0``, on every ``r1_every``-th update) is the squared
+        gradient of the outputs with respect to the augmented real images,
+        from the same forward pass. ADA's statistics of ``sign(D(real))`` are
+        accumulated here.
+
+        Call it inside the update's ``GradientTape``.
+
+        Returns:
+            ``(real_out, fake_out, penalty)``: ``penalty`` is the weighted R1
+            term to add to the loss, or None when R1 is off.
+        """
+        network = self.discriminator if network is None else network
+
+        def inputs(x):
+            return [x, *conditions] if conditions else x
+
+        real_in = self.augment_images(real)
+        fake_in = self.augment_images(fake)
+        penalty = None
+
+        def squared_gradient(tape, total, x):
+            grad = tape.gradient(total, x)
+            return tf.reduce_mean(tf.reduce_sum(tf.square(tf.cast(grad, "float32")), axis=[1, 2, 3]))
+
+        if self.r1_weight and self.r1_every == 1:
+            # Every update: the gradient of the forward pass the loss uses.
+            with tf.GradientTape() as r1_tape:
+                r1_tape.watch(real_in)
+                real_out = network(inputs(real_in), training=True)
+                total = tf.reduce_sum(tf.cast(real_out, "float32"))
+            value, due = squared_gradient(r1_tape, total, real_in), tf.constant(True)
+        else:
+            real_out = network(inputs(real_in), training=True)
+        if self.r1_weight and self.r1_every > 1:
+            # Lazy: a pass of its own on the due updates only (StyleGAN2's
+            # separate regularization pass), skipped by the conditional.
+            def r1():
+                x = tf.identity(real_in)  # this branch's own tensor, for the tape to watch
+                with tf.GradientTape() as r1_tape:
+                    r1_tape.watch(x)
+                    total = tf.reduce_sum(tf.cast(network(inputs(x), training=True), "float32"))
+                return squared_gradient(r1_tape, total, x)
+
+            due = tf.equal(self.d_optimizer.iterations % self.r1_every, 0)
+            value = tf.cond(due, r1, lambda: tf.constant(0.0))
+        if self.r1_weight:
+            self.r1_tracker.update_state(value, sample_weight=tf.cast(due, "float32"))
+            penalty = (0.5 * self.r1_weight * self.r1_every) * value
+        fake_out = network(inputs(fake_in), training=True)
+        if self.augment == augment_lib.ADA:
+            self._record_ada(real_out)
+        return real_out, fake_out, penalty
+
+    def _record_ada(self, real_out):
+        signs = tf.reduce_sum(tf.sign(tf.cast(real_out, "float32")))
+        count = tf.cast(tf.shape(real_out)[0], "float32")
+        stats = tf.stack([signs, count])
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            stats = ctx.all_reduce("sum", stats)
+        stats = tf.concat([stats, tf.ones([1])], axis=0)
+        assign_variables([(self.ada_stats, tf.convert_to_tensor(self.ada_stats.value) + stats)])
+
+    def _adjust_ada(self):
+        stats = tf.convert_to_tensor(self.ada_stats.value)
+        p = tf.convert_to_tensor(self.ada_p.value)
+        due = stats[2] >= self.ada_interval
+        adjusted = augment_lib.ada_adjust(p, stats[0], stats[1], self.ada_target, self.ada_kimg * 1000.0)
+        new_p = tf.where(due, adjusted, p)
+        assign_variables([(self.ada_p, new_p), (self.ada_stats, tf.where(due, tf.zeros_like(stats), stats))])
+        self.ada_p_tracker.update_state(new_p)
+
+    def after_update(self, optimizer):
+        """What follows an optimizer step (``apply_loss`` calls it).
+
+        After a discriminator update: one power iteration of each of its
+        spectral layers and ADA's adjustment of ``p``; after a generator
+        update: its spectral layers' power iteration and the EMA step. With
+        every stabilizer off it does nothing.
+        """
+        if optimizer is self.d_optimizer:
+            for layer in spectral_layers(self.discriminator):
+                layer.power_iteration()
+            if self.augment == augment_lib.ADA:
+                self._adjust_ada()
+        elif optimizer is self.g_optimizer:
+            for layer in spectral_layers(self.generator):
+                layer.power_iteration()
+            if self.ema_generator is not None:
+                self.update_ema()
+
     # ------------------------------------------------------------ compile
     def default_optimizer(self, role):
         """The optimizer ``compile("auto")`` uses for ``role`` ("generator"/"discriminator").
@@ -481,6 +787,11 @@ class GAN(keras.Model):
         self.g_optimizer = self._resolve_optimizer(g_optimizer, "generator")
         self.d_optimizer = self._resolve_optimizer(d_optimizer, "discriminator")
         self.loss_spec = self.default_loss if loss == "auto" else loss
+        if self.r1_weight and self.loss_spec == "wasserstein":
+            raise ValueError(
+                "r1_weight is for non-Wasserstein losses: use loss='non_saturating' (or hinge...) "
+                "with R1, or r1_weight=0 with the Wasserstein loss."
+            )
         if isinstance(self.loss_spec, str):
             self.d_loss_fn, self.g_loss_fn = losses_lib.get(self.loss_spec)
         elif isinstance(self.loss_spec, (tuple, list)) and len(self.loss_spec) == 2:
@@ -538,8 +849,13 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------ sampling
     def call(self, inputs, training=False):
-        """Run the generator: ``gan(z)`` returns images in [-1, 1]."""
-        return self.generator(inputs, training=training)
+        """Run the generator: ``gan(z)`` returns images in [-1, 1].
+
+        In inference (``training=False``) a GAN with ``ema_decay`` runs its
+        ``ema_generator``.
+        """
+        net = self.generator if training else self.sampling_generator()
+        return net(inputs, training=training)
 
     def sample_latent(self, n, seed=None):
         """Return ``n`` latent vectors as a float32 numpy array ``[n, latent_dim]``.
@@ -570,13 +886,32 @@ class GAN(keras.Model):
             raise ValueError(f"n must be a positive int, got {n!r}.")
         return int(n)
 
-    def generate(self, n, seed=None, batch_size=256):
+    def truncate(self, z, truncation):
+        """The truncation trick: latents scaled toward the mean latent by ``psi``.
+
+        For a z-space family the mean latent is 0, so it is ``psi * z``
+        (``psi = 1`` or None: unchanged). Smaller ``psi`` trades variety for
+        typical, cleaner samples.
+
+        Args:
+            z: array ``[n, latent_dim]``.
+            truncation: None or ``psi`` in (0, 1].
+        """
+        truncation = check_truncation(truncation)
+        if truncation is None or truncation == 1.0:
+            return z
+        return (np.asarray(z, "float32") * np.float32(truncation)).astype("float32")
+
+    def generate(self, n, seed=None, batch_size=256, truncation=None, use_ema=True):
         """Generate ``n`` images.
 
         Args:
             n: int, how many images.
             seed: int for reproducible samples, None for fresh ones.
             batch_size: int, images generated per forward pass.
+            truncation: None or ``psi`` in (0, 1]: latents scaled toward the
+                mean latent (``truncate``).
+            use_ema: bool, sample with ``ema_generator`` when the GAN has one.
 
         Returns:
             float32 ``np.ndarray`` ``[n, height, width, channels]`` in [-1, 1].
@@ -584,8 +919,13 @@ class GAN(keras.Model):
         Example:
             >>> images = gan.generate(16, seed=0)
         """
-        z = self.sample_latent(n, seed)
-        return self._run_generator([z], batch_size)
+        check_truncation(truncation)
+        z = self.truncate(self.sample_latent(n, seed), truncation)
+        return self._run_generator([z], batch_size, use_ema=use_ema)
+
+    def generate_from_latents(self, z, batch_size=256, use_ema=True):
+        """Images for given latents ``z`` ``[n, latent_dim]`` (``kg.sampling.interpolate`` uses it)."""
+        return self._run_generator([np.asarray(z, "float32")], batch_size, use_ema=use_ema)
 
     def preview(self, n, seed=0, inputs=None):
         """Images for a progress grid: ``n`` samples from a fixed seed.
@@ -595,18 +935,19 @@ class GAN(keras.Model):
         """
         return self.generate(n, seed=seed)
 
-    def _run_generator(self, inputs, batch_size):
+    def _run_generator(self, inputs, batch_size, use_ema=True):
+        generator = self.sampling_generator(use_ema)
         out = []
         for start in range(0, len(inputs[0]), batch_size):
             chunk = [x[start : start + batch_size] for x in inputs]
             chunk = chunk[0] if len(chunk) == 1 else chunk
-            out.append(keras.ops.convert_to_numpy(self.generator(chunk, training=False)))
+            out.append(keras.ops.convert_to_numpy(generator(chunk, training=False)))
         return np.concatenate(out).astype("float32")
 
     # ------------------------------------------------------------ training
     @property
     def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker]
+        return [self.d_loss_tracker, self.g_loss_tracker] + self.stabilizer_trackers
 
     def unpack_data(self, data):
         """Return the real images of a batch (labels, if any, are ignored)."""
@@ -677,6 +1018,7 @@ class GAN(keras.Model):
             scaled = optimizer.scale_loss(replica_scaled(loss))
         grads = tape.gradient(scaled, variables)
         optimizer.apply_gradients(zip(grads, variables))
+        self.after_update(optimizer)
 
     def discriminator_step(self, real, fake=None):
         """One discriminator update on a real batch; returns the loss.
@@ -690,10 +1032,10 @@ class GAN(keras.Model):
         fake = tf.stop_gradient(fake)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_out = self.discriminator(real, training=True)
-            fake_out = self.discriminator(fake, training=True)
+            real_out, fake_out, penalty = self.discriminator_outputs(real, fake)
             loss = self.d_loss_fn(real_out, fake_out)
-        self.apply_loss(tape, loss, self.d_optimizer, variables)
+            total = loss if penalty is None else loss + penalty
+        self.apply_loss(tape, total, self.d_optimizer, variables)
         return loss
 
     def generator_step(self, batch):
@@ -702,7 +1044,7 @@ class GAN(keras.Model):
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)
-            loss = self.g_loss_fn(self.discriminator(fake, training=True))
+            loss = self.g_loss_fn(self.discriminate(fake))
         self.apply_loss(tape, loss, self.g_optimizer, variables)
         return loss
 
@@ -1083,7 +1425,7 @@ class GAN(keras.Model):
             d_loss, g_loss = self.adversarial_step(
                 lambda: self.generator(self.noise(batch), training=True),
                 lambda fake: self.discriminator_step(real, fake),
-                lambda fake: self.g_loss_fn(self.discriminator(fake, training=True)),
+                lambda fake: self.g_loss_fn(self.discriminate(fake)),
             )
         else:
             d_loss = self.discriminator_step(real)
@@ -1111,6 +1453,17 @@ class GAN(keras.Model):
         # The seed generator is not a Keras layer, so its state would not be
         # saved; saving it makes a resumed run draw the same noise.
         store["seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state.value)
+        for var in self._stabilizer_variables():
+            store[var.name] = keras.ops.convert_to_numpy(var.value)
+
+    def _stabilizer_variables(self):
+        # The EMA generator's weights are saved as a sub-model of their own.
+        found = []
+        if self.ema_generator is not None:
+            found.append(self.ema_updates)
+        if self.augment == augment_lib.ADA:
+            found.extend([self.ada_p, self.ada_stats])
+        return found
 
     def load_own_variables(self, store):
         numbered = {key: store[key] for key in store.keys() if key.isdigit()}
@@ -1128,6 +1481,9 @@ class GAN(keras.Model):
             super().load_own_variables(numbered)
         if "seed_state" in store:
             self.seed_generator.state.assign(np.asarray(store["seed_state"]))
+        for var in self._stabilizer_variables():
+            if var.name in store:
+                var.assign(np.asarray(store[var.name]))
 
     def get_config(self):
         return {
@@ -1140,6 +1496,14 @@ class GAN(keras.Model):
             "seed": self.seed,
             "precision": self.precision,
             "reuse_fakes": self.reuse_fakes,
+            "ema_decay": self.ema_decay,
+            "spectral_norm": self.spectral_norm,
+            "r1_weight": self.r1_weight,
+            "r1_every": self.r1_every,
+            "augment": self.augment,
+            "ada_target": self.ada_target,
+            "ada_interval": self.ada_interval,
+            "ada_kimg": self.ada_kimg,
         }
 
     #: config keys holding serialized networks, deserialized by from_config.

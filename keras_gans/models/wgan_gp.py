@@ -133,6 +133,7 @@ class WGANGP(GAN):
             normalization=self.critic_normalization,
             dtype=self.network_dtype,
             name="critic",
+            spectral_norm=self.spectral_norm,
         )
 
     def _check_networks(self):
@@ -152,7 +153,9 @@ class WGANGP(GAN):
     # ------------------------------------------------------------ training
     @property
     def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.wasserstein_tracker, self.penalty_tracker]
+        return [
+            self.d_loss_tracker, self.g_loss_tracker, self.wasserstein_tracker, self.penalty_tracker,
+        ] + self.stabilizer_trackers
 
     def critic_step(self, real, fake=None):
         """One critic update on ``real`` and ``fake`` (None: drawn now); returns ``(loss, wasserstein, penalty)``."""
@@ -161,8 +164,9 @@ class WGANGP(GAN):
         fake = tf.stop_gradient(fake)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_out = self.discriminator(real, training=True)
-            fake_out = self.discriminator(fake, training=True)
+            # Augmented (when augment is on) as every discriminator input;
+            # the penalty's interpolates are not.
+            real_out, fake_out, _ = self.discriminator_outputs(real, fake)
             penalty = self.gradient_penalty(real, fake)
             loss = self.d_loss_fn(real_out, fake_out) + self.gp_weight * penalty
         self.apply_loss(tape, loss, self.d_optimizer, variables)
@@ -228,7 +232,7 @@ class WGANGP(GAN):
             _, g_loss = self.adversarial_step(
                 lambda: self.generator(self.noise(chunk), training=True),
                 lambda fake: critic_update(chunks[-1], fake),
-                lambda fake: self.g_loss_fn(self.discriminator(fake, training=True)),
+                lambda fake: self.g_loss_fn(self.discriminate(fake)),
             )
         else:
             critic_update(chunks[-1])

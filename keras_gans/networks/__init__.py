@@ -4,6 +4,7 @@ from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
 from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
 from keras_gans.networks.dcgan import dcgan_discriminator, dcgan_generator, upsampling_plan
 from keras_gans.networks.layers import InstanceNormalization, ReflectionPadding2D
+from keras_gans.networks.spectral_norm import SpectralConv2D, SpectralDense
 
 __all__ = [
     "cgan_generator",
@@ -15,4 +16,6 @@ __all__ = [
     "cyclegan_discriminator",
     "ReflectionPadding2D",
     "InstanceNormalization",
+    "SpectralConv2D",
+    "SpectralDense",
 ]

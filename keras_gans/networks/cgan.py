@@ -80,6 +80,7 @@ def cgan_discriminator(
     dropout=0.0,
     dtype=None,
     name="discriminator",
+    spectral_norm=False,
 ):
     """Build a projection discriminator: ``[images, labels] -> logits``.
 
@@ -95,6 +96,8 @@ def cgan_discriminator(
         dropout: float, dropout rate after each block.
         dtype: dtype policy for hidden layers; the logit is always float32.
         name: str, model name.
+        spectral_norm: bool, spectrally normalize the body's convolutions and
+            its linear head (see ``dcgan_discriminator``).
 
     Returns:
         ``keras.Model`` with inputs ``images`` and ``labels`` (int32 ``[batch]``),
@@ -107,7 +110,8 @@ def cgan_discriminator(
     """
     _check_num_classes(num_classes)
     body = dcgan_discriminator(
-        image_shape, width=width, normalization=normalization, dropout=dropout, dtype=dtype
+        image_shape, width=width, normalization=normalization, dropout=dropout, dtype=dtype,
+        spectral_norm=spectral_norm,
     )
     images = body.inputs[0]
     features = body.get_layer("flatten").output

@@ -20,6 +20,8 @@ image shape       generator    discriminator
 import keras
 from keras import layers
 
+from keras_gans.networks.spectral_norm import SpectralConv2D, SpectralDense
+
 
 def upsampling_plan(image_shape):
     """Return ``(start_size, num_upsamplings)`` for a square image shape.
@@ -135,6 +137,7 @@ def dcgan_discriminator(
     extra_inputs=(),
     dtype=None,
     name="discriminator",
+    spectral_norm=False,
 ):
     """Build a DCGAN discriminator: stride-2 convs with LeakyReLU, one logit out.
 
@@ -151,6 +154,9 @@ def dcgan_discriminator(
             ``[batch, h, w, c]`` is concatenated to the images as extra channels.
         dtype: dtype policy for hidden layers; the logit is always float32.
         name: str, model name.
+        spectral_norm: bool, spectrally normalize every convolution and the
+            logit layer (``kg.networks.SpectralConv2D`` / ``SpectralDense``;
+            the GAN moves their power iteration once per update).
 
     Returns:
         ``keras.Model`` mapping images to logits ``[batch, 1]`` (float32).
@@ -167,9 +173,10 @@ def dcgan_discriminator(
         x = layers.Concatenate(dtype=dtype, name="condition")(
             [images] + [t for _, t in extra_inputs]
         )
+    conv = SpectralConv2D if spectral_norm else layers.Conv2D
     filters = width
     for i in range(downs):
-        x = layers.Conv2D(
+        x = conv(
             filters, 4, strides=2, padding="same", use_bias=(i == 0 or normalization is None),
             dtype=dtype, name=f"down{i}",
         )(x)
@@ -181,6 +188,7 @@ def dcgan_discriminator(
             x = layers.Dropout(dropout, dtype=dtype, name=f"down{i}_dropout")(x)
         filters *= 2
     x = layers.Flatten(dtype=dtype, name="flatten")(x)
-    logits = layers.Dense(1, dtype="float32", name="logits")(x)
+    dense = SpectralDense if spectral_norm else layers.Dense
+    logits = dense(1, dtype="float32", name="logits")(x)
     inputs = [images] + [inp for inp, _ in extra_inputs] if extra_inputs else images
     return keras.Model(inputs, logits, name=name)

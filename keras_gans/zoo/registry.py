@@ -358,10 +358,11 @@ def load_generator(name, revision=None):
     if _is_preset(name):
         from keras_gans.zoo import preset
 
-        return preset.load_preset(name, revision=revision, compile_model=False).generator
+        # The EMA generator when the GAN keeps one: the network that samples.
+        return preset.load_preset(name, revision=revision, compile_model=False).sampling_generator()
     if revision is not None:
         raise ValueError(f"revision= applies to hf:// presets, not to the zoo entry {name!r}.")
-    return _with_weights(name, compile_model=False, generator_only=True).generator
+    return _with_weights(name, compile_model=False, generator_only=True).sampling_generator()
 
 
 def load_gan(name, revision=None, generator_only=None):
