@@ -226,3 +226,30 @@ def test_sample_grid_on_a_cyclegan_without_inputs_fails_before_training(tmp_path
     with pytest.raises(ValueError, match=r"SampleGrid inputs must have shape \[n >= 1, 28, 28, 1\]"):
         cyclegan.fit(data, epochs=1, steps_per_epoch=1, verbose=0,
                      callbacks=[kg.callbacks.SampleGrid(tmp_path / "samples", inputs=np.zeros((2, 8, 8, 1)))])
+
+
+def test_sample_grid_numbers_by_the_models_own_epoch_so_a_second_fit_adds_files(gan, stream, tmp_path):
+    samples = tmp_path / "samples"
+    gan.fit(stream, epochs=2, steps_per_epoch=3, callbacks=[kg.callbacks.SampleGrid(samples, n=4)],
+            verbose=0, shuffle=False)
+    first = {name: (samples / name).read_bytes() for name in os.listdir(samples)}
+    assert sorted(first) == ["epoch_001.png", "epoch_002.png"]
+    # A second fit of the same model (a new callback, epochs counted from 0 by Keras).
+    grid = kg.callbacks.SampleGrid(samples, n=4)
+    gan.fit(stream, epochs=1, steps_per_epoch=3, callbacks=[grid], verbose=0, shuffle=False)
+    assert grid.paths == [str(samples / "epoch_003.png")]
+    # A model restored from a file knows its progress from its optimizers' iterations (9 = 3 epochs of 3).
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+    restored = keras.saving.load_model(path)
+    assert kg.callbacks.model_iterations(restored) == 9
+    restored.fit(stream, epochs=1, steps_per_epoch=3, callbacks=[kg.callbacks.SampleGrid(samples, n=4)],
+                 verbose=0, shuffle=False)
+    assert sorted(os.listdir(samples)) == [f"epoch_00{e}.png" for e in (1, 2, 3, 4)]
+    # Nothing earlier was overwritten; fit(initial_epoch=k) numbers from k + 1 as before.
+    assert {name: (samples / name).read_bytes() for name in first} == first
+    fresh = kg.models.DCGAN(latent_dim=16, image_shape=(28, 28, 1), width=8, seed=0)
+    fresh.compile()
+    grid = kg.callbacks.SampleGrid(tmp_path / "other", n=4)
+    fresh.fit(stream, epochs=6, initial_epoch=5, steps_per_epoch=3, callbacks=[grid], verbose=0, shuffle=False)
+    assert grid.paths == [str(tmp_path / "other" / "epoch_006.png")]
