@@ -181,8 +181,11 @@ def sigma_max(matrix):
 
 @pytest.mark.parametrize("reuse_fakes", [False, True])
 def test_spectral_norm_keeps_every_kernel_at_unit_norm_with_one_iteration_per_update(batches, reuse_fakes):
-    gan = tiny(spectral_norm=True, reuse_fakes=reuse_fakes,
-               compile_kwargs={"d_optimizer": keras.optimizers.Adam(2e-3, beta_1=0.5)})
+    # The default Adam(2e-4): one iteration per update tracks weights moving
+    # at that pace (at 2e-3 these tiny 4-filter kernels move ~4% a step and the
+    # estimate lags by about as much).
+    keras.utils.set_random_seed(0)
+    gan = tiny(spectral_norm=True, reuse_fakes=reuse_fakes)
     layers = spectral_layers(gan.discriminator)
     assert [type(layer).__name__ for layer in layers] == ["SpectralConv2D", "SpectralConv2D", "SpectralDense"]
     assert not any(isinstance(l, keras.layers.BatchNormalization) for l in gan.discriminator.layers)
@@ -194,7 +197,7 @@ def test_spectral_norm_keeps_every_kernel_at_unit_norm_with_one_iteration_per_up
         assert int(layer.power_iterations.numpy()) == updates, layer.name
         assert not np.allclose(layer.kernel.numpy(), kernels0[layer.name])  # it trained
         normalized = layer.normalized_kernel().numpy().reshape(-1, layer.kernel.shape[-1])
-        assert abs(sigma_max(normalized) - 1.0) < 1e-2, layer.name
+        assert abs(sigma_max(normalized) - 1.0) < 2e-3, layer.name
 
 
 def test_spectral_power_iterations_follow_critic_updates_in_wgan_gp(batches):

@@ -176,7 +176,7 @@ def ada_adjust(p, sign_sum, count, target, images_to_full):
         The new ``p`` (float32 scalar).
 
     Example:
-        >>> float(ada_adjust(0.5, sign_sum=90.0, count=100.0, target=0.6, images_to_full=1000.0))
+        >>> round(float(ada_adjust(0.5, sign_sum=90.0, count=100.0, target=0.6, images_to_full=1000.0)), 6)
         0.6
     """
     count = ops.cast(count, "float32")
