@@ -664,7 +664,7 @@ def train(
     recorded = _read_run(out) if resume else {}
     if recorded.get("family") not in (None, family):
         raise ValueError(
-            f"{out} holds a {recorded['family']} run, not {family}: resume it as {recorded['family']}."
+            f"{out} holds a {recorded['family']} model, not {family}: resume it as {recorded['family']}."
         )
     given = {
         "dataset": dataset if isinstance(dataset, (str, os.PathLike)) else None,
