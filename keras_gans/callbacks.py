@@ -244,10 +244,22 @@ def metric_state(model):
     Saved inside checkpoints so a run resumed mid-epoch continues the epoch's
     running means exactly (``restore_metric_state``).
     """
-    return {
-        m.name: [np.asarray(keras.ops.convert_to_numpy(v)).tolist() for v in m.variables]
-        for m in model.metrics
-    }
+    strategy = model.distribute_strategy
+    return {m.name: [_local_sum(strategy, v).tolist() for v in m.variables] for m in model.metrics}
+
+
+def _local_sum(strategy, variable):
+    """A metric variable's value summed over this worker's replicas, with no collective.
+
+    Reading a distributed metric variable the usual way all-reduces it across
+    workers, which blocks when only the chief reads it (the chief alone writes
+    the run's checkpoints). The trackers' variables are sums, so adding the
+    local replicas' copies is exact on one machine; under several workers it
+    is the chief's share (the resumed epoch's mean is then the chief's).
+    """
+    value = getattr(variable, "_value", variable)
+    parts = strategy.experimental_local_results(value)
+    return np.sum([np.asarray(keras.ops.convert_to_numpy(p)) for p in parts], axis=0)
 
 
 def restore_metric_state(model, state):
