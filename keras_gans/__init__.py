@@ -9,7 +9,7 @@ Example:
     >>> gan.compile()
 """
 
-import importlib
+from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
@@ -24,14 +24,17 @@ _lazy.load_with_keras()
 
 _SUBMODULES = ("callbacks", "data", "metrics", "zoo", "export", "trainer", "saving", "archive", "sampling")
 
+#: The public namespace: what ``dir(keras_gans)`` lists.
+__all__ = sorted(["__version__", "losses", "models", "networks", *_SUBMODULES])
+
 
 def __getattr__(name):
     if name in _SUBMODULES or name in _lazy.WITH_KERAS:
-        module = importlib.import_module(f"keras_gans.{name}")
+        module = _import_module(f"keras_gans.{name}")
         globals()[name] = module
         return module
     raise AttributeError(f"module 'keras_gans' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES))
+    return list(__all__)

@@ -181,3 +181,20 @@ def test_the_namespace_lists_only_the_public_api():
     assert dir(kg) == sorted(kg.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         kg.nope
+
+
+@pytest.mark.parametrize(
+    "module", ["keras_gans.networks.layers", "keras_gans.losses", "keras_gans.callbacks", "keras_gans.export"]
+)
+def test_any_module_imports_first_in_a_fresh_process_and_registers_the_models(module):
+    # Keras' import loads the model classes, which import the builders: a
+    # module imported first must not meet a half-initialized builder module.
+    import subprocess
+    import sys
+
+    code = (
+        f"import {module}, keras; "
+        "assert 'keras_gans>DCGAN' in keras.saving.get_custom_objects(), 'DCGAN not registered'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -1,5 +1,10 @@
 """Generator and discriminator builders (functional Keras models)."""
 
+# Keras first, before any builder module: importing Keras loads the model
+# classes (keras_gans/_lazy.py), which import these builders; with Keras
+# imported here, they find no half-initialized builder module.
+import keras  # noqa: F401
+
 from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
 from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
 from keras_gans.networks.dcgan import dcgan_discriminator, dcgan_generator, upsampling_plan
