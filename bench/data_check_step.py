@@ -7,10 +7,10 @@ import sys, time
 import numpy as np, tensorflow as tf, keras
 import keras_gans as kg
 from keras_gans.data import load_numpy
-from keras_gans.models import gan as gan_lib
+from keras_gans.models import data_checks
 
 def old_validate(images, image_shape, what="images", tolerance=1e-3):
-    images = gan_lib.validate_images(images, image_shape, what)
+    images = data_checks.validate_images(images, image_shape, what)
     ok = tf.reduce_all(tf.abs(images) <= 1.0 + tolerance)
     def fail():
         worst = tf.reduce_max(tf.where(tf.math.is_nan(images), np.inf, tf.abs(images)))

@@ -37,3 +37,12 @@ def test_optimizer_keeps_its_schedule_in_learning_rate_attribute():
     # kg.trainer.set_learning_rate reads the schedule from optimizer._learning_rate.
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.5)
     assert keras.optimizers.Adam(schedule)._learning_rate is schedule
+
+
+def test_metrics_list_carries_the_direction_mode_auto_reads():
+    # kg.models.callback_view hands EarlyStopping / ModelCheckpoint a GAN's
+    # metrics in Keras' private MetricsList, where mode="auto" looks them up.
+    from keras.src.trainers.compile_utils import MetricsList
+
+    metric = keras.metrics.Mean(name="g_loss")
+    assert MetricsList([metric], name="gan_metrics").metrics == [metric]

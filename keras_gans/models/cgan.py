@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.models.gan import GAN, check_truncation, first_problem, validate_images
+from keras_gans.models.data_checks import first_problem, validate_images
+from keras_gans.models.gan import GAN, check_truncation
 from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
 
 

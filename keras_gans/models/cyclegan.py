@@ -5,7 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans import losses as losses_lib
-from keras_gans.models.gan import GAN, replica_scaled, replica_share, validate_images
+from keras_gans.models.data_checks import validate_images
+from keras_gans.models.gan import GAN, replica_scaled, replica_share
 from keras_gans.models.linear_decay import LinearDecay, check_schedules
 from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
 

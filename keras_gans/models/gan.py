@@ -11,6 +11,18 @@ import tensorflow as tf
 
 from keras_gans import losses as losses_lib
 from keras_gans.networks import augment as augment_lib
+from keras_gans.models.callback_view import VIEW_CALLBACKS, GANView
+from keras_gans.models.data_checks import (
+    REFUSED_CLOSE,
+    REFUSED_OPEN,
+    _is_array,
+    _split_pair,
+    first_nonempty,
+    first_problem,
+    image_problems,
+    refusal_message,
+    validate_images,
+)
 from keras_gans.networks.spectral_norm import spectral_layers
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -118,224 +130,6 @@ def check_precision(precision):
             f"precision must be one of {PRECISIONS}, got {precision!r}."
         )
     return precision
-
-
-#: markers around the one-line message of a refused batch inside a TF error.
-REFUSED_OPEN, REFUSED_CLOSE = "keras-gans refused a batch:", "(end of refusal)"
-#: how far past [-1, 1] a value may lie (rounding of low-precision inputs).
-RANGE_TOLERANCE = 1e-3
-
-
-def validate_images(images, image_shape, what="images"):
-    """Check a batch of images' dtype and shape (known when traced); cast to float32.
-
-    The values (range, NaN, inf) are checked by ``GAN.fit`` in the input
-    pipeline (``image_problems``), where XLA cannot drop the check.
-
-    Args:
-        images: tensor ``[batch, h, w, c]``.
-        image_shape: expected ``(h, w, c)``.
-        what: str, name used in the error.
-
-    Returns:
-        The images cast to float32.
-
-    Raises:
-        ValueError: integer images, or a shape other than ``[batch, *image_shape]``.
-    """
-    dtype = keras.backend.standardize_dtype(images.dtype)
-    if "float" not in dtype:
-        raise ValueError(
-            f"{what} must be floats in [-1, 1], got dtype {dtype}: scale them with "
-            "x / 127.5 - 1 (kg.data.load does this)."
-        )
-    shape = tuple(images.shape[1:])
-    if len(shape) != 3 or any(
-        s is not None and s != e for s, e in zip(shape, image_shape)
-    ):
-        expected = tuple(image_shape)
-        if len(shape) == 2 and all(s is None or s == e for s, e in zip(shape, expected[:2])):
-            fix = "add the channel axis with x[..., None] (or np.expand_dims(x, -1))."
-        elif len(shape) == 3 and tuple(shape[:2]) == expected[:2]:
-            fix = f"convert the images to {expected[2]} channel(s) or build the GAN with image_shape={shape}."
-        else:
-            fix = "resize the data or build the GAN with a matching image_shape."
-        raise ValueError(
-            f"{what} have shape {shape} per example but this GAN makes {expected}: {fix}"
-        )
-    return tf.cast(images, "float32")
-
-
-def first_problem(cases):
-    """The message of the first case that holds, else ``""`` (graph- and eager-safe).
-
-    Args:
-        cases: list of ``(condition, message_fn)``: a scalar bool tensor and a
-            callable returning a scalar string tensor. Only the chosen
-            message is built, so a batch that passes formats no string.
-
-    Returns:
-        Scalar string tensor.
-    """
-    choose = lambda: tf.constant("")  # noqa: E731
-    for bad, message in reversed(cases):
-        choose = (lambda bad=bad, message=message, rest=choose: tf.cond(bad, message, rest))
-    return choose()
-
-
-def first_nonempty(messages):
-    """The first non-empty scalar string tensor of ``messages``, else ``""``."""
-    out = tf.constant("")
-    for message in reversed(messages):
-        out = tf.where(tf.equal(message, ""), out, message)
-    return out
-
-
-def image_problems(images, what="images", tolerance=RANGE_TOLERANCE):
-    """What is wrong with the values of an image batch, as one-line messages.
-
-    Args:
-        images: float tensor ``[batch, h, w, c]``.
-        what: str, name used in the messages.
-        tolerance: float, how far past [-1, 1] a value may lie.
-
-    Returns:
-        ``(problem, warning)`` scalar string tensors, ``""`` when none.
-        ``problem``: NaN, inf, or values outside [-1, 1] (0..255 pixels are
-        named as such). ``warning``: every value lies in [0, 1], as if the
-        images were scaled with ``x / 255``.
-
-    Example:
-        >>> problem, _ = image_problems(np.full((1, 2, 2, 1), 255.0, "float32"))
-        >>> problem.numpy().decode()[:31]
-        'images must lie in [-1, 1], got'
-    """
-    x = tf.reshape(tf.cast(images, "float32"), [-1])
-    ok = tf.reduce_all(tf.abs(x) <= 1.0 + tolerance)  # False on NaN too
-
-    def problem():
-        size = tf.size(x, out_type=tf.int64)
-        nan, inf = tf.math.is_nan(x), tf.math.is_inf(x)
-        n_nan = tf.reduce_sum(tf.cast(nan, tf.int64))
-        n_inf = tf.reduce_sum(tf.cast(inf, tf.int64))
-        finite = tf.logical_not(tf.logical_or(nan, inf))
-        big = np.float32(np.finfo("float32").max)
-        lo = tf.reduce_min(tf.where(finite, x, big))
-        hi = tf.reduce_max(tf.where(finite, x, -big))
-        return first_problem([
-            (n_nan > 0, lambda: tf.strings.format(
-                f"{what} contain NaN ({{}} of {{}} values in a batch): fix or drop those images "
-                "(NaN is no pixel value; look for a division by zero in the preprocessing).",
-                (n_nan, size))),
-            (n_inf > 0, lambda: tf.strings.format(
-                f"{what} contain inf ({{}} of {{}} values in a batch): fix or drop those images, "
-                "then scale them to [-1, 1].",
-                (n_inf, size))),
-            (tf.logical_and(lo >= -tolerance, hi <= 255.0 + tolerance), lambda: tf.strings.format(
-                f"{what} must lie in [-1, 1], got values in [{{}}, {{}}] like 0..255 pixels: "
-                "scale them with x / 127.5 - 1 (kg.data.load does this).",
-                (lo, hi))),
-            (tf.constant(True), lambda: tf.strings.format(
-                f"{what} must lie in [-1, 1], got values in [{{}}, {{}}]: scale them to [-1, 1] "
-                "(uint8 pixels: x / 127.5 - 1).",
-                (lo, hi))),
-        ])
-
-    message = tf.cond(ok, lambda: tf.constant(""), problem)
-    # An empty batch has no minimum (reduce_min gives +max): no warning.
-    # (An all-zero batch is mid-grey in [-1, 1]: some value must be above 0.)
-    unit = tf.logical_and(tf.logical_and(ok, tf.size(x) > 0), tf.reduce_min(x) >= 0.0)
-    unit = tf.logical_and(unit, tf.reduce_max(x) > 0.0)
-    warning = tf.where(
-        unit,
-        tf.constant(
-            f"{what} lie in [0, 1] (no value below 0), as if scaled with x / 255, but the "
-            "generator makes [-1, 1]: scale uint8 pixels with x / 127.5 - 1 (or [0, 1] floats "
-            "with 2 * x - 1)."
-        ),
-        tf.constant(""),
-    )
-    return message, warning
-
-
-def refusal_message(err):
-    """The one-line message of a batch the data checks refused, found in ``err``; else None."""
-    text = getattr(err, "message", None) or str(err)
-    start = text.find(REFUSED_OPEN)
-    end = text.find(REFUSED_CLOSE, start + 1)
-    if start < 0 or end < 0:
-        return None
-    message = text[start + len(REFUSED_OPEN) : end].strip().strip("[] ").strip()
-    return " ".join(message.split()) or None
-
-
-def _is_array(value):
-    """True for numpy arrays and eager tensors (what Keras batches itself)."""
-    return isinstance(value, (np.ndarray, tf.Tensor, tf.Variable)) or (
-        hasattr(value, "__array__") and hasattr(value, "shape") and hasattr(value, "dtype")
-    )
-
-
-def _split_pair(x, y):
-    """``fit((images, labels))`` means ``fit(images, labels)``.
-
-    Keras packs a tuple ``x`` without ``y`` as one multi-input element, which
-    the train step would receive as ``((images, labels),)``.
-    """
-    if y is None and isinstance(x, (tuple, list)) and len(x) == 2 and all(_is_array(v) for v in x):
-        return x[0], x[1]
-    return x, y
-
-
-class _OptimizerGroup:
-    """What a stock callback reads as ``model.optimizer``: all of a GAN's optimizers.
-
-    ``ReduceLROnPlateau``, ``LearningRateScheduler`` and ``SwapEMAWeights``
-    act on each of ``optimizers`` when the model's optimizer has that
-    attribute (Keras' multi-optimizer protocol).
-    """
-
-    name = "gan_optimizers"
-
-    def __init__(self, gan):
-        self.optimizers = [getattr(o, "inner_optimizer", o) for o in gan.optimizers().values()]
-        self.iterations = gan.g_optimizer.iterations
-
-
-class _GANView:
-    """A GAN as a stock Keras callback expects a model to look.
-
-    Everything is the GAN's, except ``optimizer`` (an ``_OptimizerGroup``)
-    and ``metrics``: the GAN's metrics in one ``MetricsList``, the container
-    where Keras' ``mode="auto"`` looks up a metric's direction.
-    """
-
-    def __init__(self, gan):
-        object.__setattr__(self, "_gan", gan)
-        object.__setattr__(self, "optimizer", _OptimizerGroup(gan))
-        object.__setattr__(self, "metrics", [_metrics_list(gan.metrics)])
-
-    def __getattr__(self, name):
-        return getattr(self._gan, name)
-
-    def __setattr__(self, name, value):
-        setattr(self._gan, name, value)
-
-
-def _metrics_list(metrics):
-    from keras.src.trainers.compile_utils import MetricsList
-
-    return MetricsList(list(metrics), name="gan_metrics")
-
-
-#: stock callbacks that see a GAN through ``_GANView``.
-_VIEW_CALLBACKS = (
-    keras.callbacks.ReduceLROnPlateau,
-    keras.callbacks.LearningRateScheduler,
-    keras.callbacks.SwapEMAWeights,
-    keras.callbacks.EarlyStopping,
-    keras.callbacks.ModelCheckpoint,
-)
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -1323,11 +1117,11 @@ class GAN(keras.Model):
                     "generator that sampling uses), or compile(g_optimizer=keras.optimizers.Adam("
                     "2e-4, beta_1=0.5, use_ema=True))."
                 )
-            if isinstance(cb, _VIEW_CALLBACKS) and "set_model" not in vars(cb):
+            if isinstance(cb, VIEW_CALLBACKS) and "set_model" not in vars(cb):
                 adapted.append(cb)
                 # The callback sees the GAN through a view with every optimizer
                 # as model.optimizer.optimizers and the metrics' directions.
-                cb.set_model = lambda model, cb=cb: type(cb).set_model(cb, _GANView(model))
+                cb.set_model = lambda model, cb=cb: type(cb).set_model(cb, GANView(model))
 
         def undo():
             for cb in adapted:
