@@ -378,10 +378,8 @@ def _add_evaluate(sub):
 
 
 def _cmd_evaluate(args):
-    import json
-    import tempfile
-
     from keras_gans import metrics
+    from keras_gans.saving import write_json_atomic
 
     if args.json is not None and not args.json.lower().endswith(".json"):
         raise UsageError(f"--json must name a .json file, got {args.json}")
@@ -419,17 +417,7 @@ def _cmd_evaluate(args):
     print(f"{args.model} ({gan.family}) against {args.dataset} [{args.split}]")
     print(text)
     if args.json is not None:
-        folder = os.path.dirname(os.path.abspath(args.json))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(report, f, indent=2)
-                f.write("\n")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, args.json)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        write_json_atomic(args.json, report, sort_keys=False)
         print(f"wrote {args.json}")
     return 0
 

@@ -89,12 +89,18 @@ def write_atomic(path, write):
     return path
 
 
-def write_json_atomic(path, data):
-    """Write ``data`` as JSON through a temporary file and a rename."""
+def write_json_atomic(path, data, sort_keys=True):
+    """Write ``data`` as JSON through a temporary file and a rename.
+
+    Args:
+        path: str, the file to write.
+        data: JSON-able object.
+        sort_keys: bool, sort dict keys (False keeps their order, as cards do).
+    """
 
     def write(tmp):
         with open(tmp, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
+            json.dump(data, f, indent=2, sort_keys=sort_keys)
             f.write("\n")
 
     return write_atomic(path, write)

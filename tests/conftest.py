@@ -37,3 +37,15 @@ def weights_of(model):
 def changed(before, after, atol=0.0):
     """Paths whose values differ between two ``weights_of`` snapshots."""
     return {k for k in before if not np.allclose(before[k], after[k], atol=atol, rtol=0)}
+
+
+def model_state(gan):
+    """Everything training may change: both networks' variables (batch-norm
+    statistics included), every optimizer variable (iterations included) and
+    the noise state."""
+    state = {f"g/{k}": v for k, v in weights_of(gan.generator).items()}
+    state.update({f"d/{k}": v for k, v in weights_of(gan.discriminator).items()})
+    for name, opt in gan.optimizers().items():
+        state.update({f"{name}/{v.path}": np.array(v.numpy()) for v in opt.variables})
+    state["seed"] = gan.seed_generator.state.numpy().copy()
+    return state

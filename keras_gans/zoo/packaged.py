@@ -25,8 +25,8 @@ Example:
 
 import json
 import os
-import tempfile
 
+from keras_gans.saving import write_json_atomic
 from keras_gans.zoo import download
 
 #: Folder of the weights shipped with the package.
@@ -170,17 +170,7 @@ def update_card_file(card_path, packaged, remote=None):
     else:
         card.pop("remote", None)
     card = validate_card(card)
-    folder = os.path.dirname(os.path.abspath(card_path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(card, f, indent=2)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, card_path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_json_atomic(card_path, card, sort_keys=False)
     return card
 
 

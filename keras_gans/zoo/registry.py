@@ -16,9 +16,9 @@ import copy
 import difflib
 import json
 import os
-import tempfile
 import warnings
 
+from keras_gans.saving import write_json_atomic
 from keras_gans.zoo import download, packaged
 from keras_gans.zoo.schema import build_model, count_params, load_weights_checked, validate_card
 
@@ -479,15 +479,6 @@ def write_card(name, weights_path, cards_dir=None, **fields):
             entry = validate_card(entry)
     cards_dir = cards_dir or CARDS_DIR
     os.makedirs(cards_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=cards_dir)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(entry, f, indent=2)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, os.path.join(cards_dir, f"{name}.json"))
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_json_atomic(os.path.join(cards_dir, f"{name}.json"), entry, sort_keys=False)
     _registry()[name] = entry
     return copy.deepcopy(entry)

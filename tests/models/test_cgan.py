@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import keras_gans as kg
-from tests.conftest import changed, scaled, weights_of
+from tests.conftest import changed, model_state, scaled, weights_of
 
 
 def tiny(seed=0, **kwargs):
@@ -173,18 +173,6 @@ def test_a_step_moves_both_networks_and_only_the_batch_classes_embeddings(fmnist
 def shared_gan():
     """One model for the bad-label fits: a failed batch moves no weight."""
     return tiny()
-
-
-def model_state(gan):
-    """Everything training may change: both networks' variables (batch-norm
-    statistics included), every optimizer variable (iterations included) and
-    the noise state."""
-    state = {f"g/{k}": v for k, v in weights_of(gan.generator).items()}
-    state.update({f"d/{k}": v for k, v in weights_of(gan.discriminator).items()})
-    for name, opt in gan.optimizers().items():
-        state.update({f"{name}/{v.path}": np.array(v.numpy()) for v in opt.variables})
-    state["seed"] = gan.seed_generator.state.numpy().copy()
-    return state
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import keras_gans as kg
-from tests.conftest import changed, scaled, weights_of
+from tests.conftest import changed, model_state, scaled, weights_of
 
 
 def tiny(seed=0, **kwargs):
@@ -254,18 +254,6 @@ def test_a_step_on_an_empty_tuple_raises_the_documented_error():
 
 
 # ---------------------------------------------------------------- data checks
-def model_state(gan):
-    """Everything training may change: both networks' variables (batch-norm
-    statistics included), every optimizer variable (iterations included) and
-    the noise state."""
-    state = {f"g/{k}": v for k, v in weights_of(gan.generator).items()}
-    state.update({f"d/{k}": v for k, v in weights_of(gan.discriminator).items()})
-    for name, opt in gan.optimizers().items():
-        state.update({f"{name}/{v.path}": np.array(v.numpy()) for v in opt.variables})
-    state["seed"] = gan.seed_generator.state.numpy().copy()
-    return state
-
-
 def with_value(images, value):
     bad = images.copy()
     bad.reshape(-1)[123] = value
