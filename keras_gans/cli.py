@@ -649,14 +649,27 @@ def _cmd_zoo_list(args):
         if not card["pretrained"]:
             local = "recipe only"
         else:
-            path = zoo.local_path(name)
-            local = "no" if path is None else ("cache" if path.startswith(zoo.cache_dir()) else "checkout")
+            local = _local_state(zoo, name, card)
         rows.append((name, card["family"], card.get("dataset", "-"),
                      _format_count(total) if total else "-", _format_metrics(card["metrics"]), local))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
     return 0
+
+
+def _local_state(zoo, name, card):
+    """Where ``zoo list`` finds an entry: checkout, cache, the installed package, or no."""
+    path = zoo.local_path(name)
+    if path is not None:
+        return "cache" if path.startswith(zoo.cache_dir()) else "checkout"
+    from keras_gans.zoo import packaged
+
+    records = list((card.get("packaged") or {}).values())
+    if records and all(packaged.path_of(r) for r in records):
+        # The wheel carries the generator (the whole model for extractors).
+        return "package" if packaged.MODEL_KEY in card["packaged"] else "package (generator)"
+    return "no"
 
 
 def _cmd_zoo_card(args):

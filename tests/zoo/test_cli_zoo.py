@@ -36,6 +36,20 @@ def test_list_prints_a_row_per_entry_with_its_local_state(capsys):
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["classifier.fashion_mnist"]
 
 
+def test_list_outside_a_checkout_names_what_the_package_carries(capsys, monkeypatch, tmp_path):
+    from keras_gans.zoo import registry
+
+    monkeypatch.setattr(registry, "checkout_weights_dir", lambda: None)
+    monkeypatch.setenv("KERAS_GANS_HOME", str(tmp_path))  # an empty cache
+    code, out, _ = run(capsys, "zoo", "list")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert rows["dcgan.fashion_mnist"].endswith("package (generator)")
+    assert rows["cyclegan.sneaker2boot"].endswith("package (generator)")
+    assert rows["classifier.fashion_mnist"].endswith("package")
+    assert rows["dcgan.cifar10"].endswith("recipe only")
+
+
 def test_card_prints_the_card_as_json(capsys):
     code, out, _ = run(capsys, "zoo", "card", "dcgan.cifar10")
     assert code == 0 and json.loads(out) == zoo.card("dcgan.cifar10")
