@@ -5,10 +5,12 @@ from keras_gans.models.dcgan import DCGAN
 from keras_gans.models.cgan import ConditionalGAN
 from keras_gans.models.wgan_gp import WGANGP
 from keras_gans.models.cyclegan import CycleGAN
+from keras_gans.models.progan import ProGAN
 from keras_gans.models.linear_decay import LinearDecay
 
 #: Family name (as used by the CLI and zoo names) -> class.
-FAMILIES = {"dcgan": DCGAN, "cgan": ConditionalGAN, "wgan_gp": WGANGP, "cyclegan": CycleGAN}
+FAMILIES = {"dcgan": DCGAN, "cgan": ConditionalGAN, "wgan_gp": WGANGP, "cyclegan": CycleGAN,
+            "progan": ProGAN}
 
 
 def get_family(name):
@@ -23,4 +25,4 @@ def get_family(name):
     return FAMILIES[name]
 
 
-__all__ = ["GAN", "DCGAN", "ConditionalGAN", "WGANGP", "CycleGAN", "LinearDecay", "FAMILIES", "get_family"]
+__all__ = ["GAN", "DCGAN", "ConditionalGAN", "WGANGP", "CycleGAN", "ProGAN", "LinearDecay", "FAMILIES", "get_family"]
