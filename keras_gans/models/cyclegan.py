@@ -6,9 +6,10 @@ import tensorflow as tf
 
 from keras_gans import losses as losses_lib
 from keras_gans.models.data_checks import validate_images
-from keras_gans.models.gan import GAN, replica_scaled, replica_share
+from keras_gans.models.gan import GAN, assign_variables, replica_scaled, replica_share
 from keras_gans.models.linear_decay import LinearDecay, check_schedules
 from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
+from keras_gans.networks.spectral_norm import spectral_layers
 
 
 def query_image_pool(pool, count, images, swap, slots):
@@ -168,6 +169,29 @@ class CycleGAN(GAN):
     Both domains must have the same image shape. ``call(a)`` translates
     A -> B, so the model exports like a generator that takes images.
 
+    Shared stabilizers (the arguments of ``kg.models.GAN``), wired for the
+    four networks:
+
+    - ``ema_decay``: ``ema_generator`` averages G and ``ema_generator_ba``
+      averages F, both after every generator update with the base class's
+      warm-up (one ``ema_updates`` counter: G and F step together).
+      ``translate``, ``call``, ``preview``, exports and the translation
+      metrics use them; ``use_ema=False`` (``translate``, ``preview``,
+      ``sampling_generator``) runs the trained generators.
+    - ``spectral_norm=True``: both default discriminators are built with
+      ``SpectralConv2D`` and without instance norm; the power iteration of
+      each runs once per update of that discriminator.
+    - ``r1_weight`` / ``r1_every``: R1 on each domain's real images in its
+      own discriminator's update (the squared gradient of the sum of the
+      patch scores); the ``r1`` metric averages both discriminators.
+    - ``augment``: the policy transforms reals and pooled translations in
+      the discriminator update and the translations in the generator update,
+      before every discriminator call (the pools store unaugmented images).
+      With ``"ada"`` one ``p`` serves both discriminators: ``r_t`` is the
+      mean over both domains' real images of the mean sign of their patch
+      scores, ``ada_interval`` counts steps (each updates both
+      discriminators) and ``ada_kimg`` counts the real images of both domains.
+
     Default networks (``kg.networks.cyclegan_generator`` /
     ``cyclegan_discriminator``), ``count_params()`` of one of each (the
     model holds two of each):
@@ -202,7 +226,9 @@ class CycleGAN(GAN):
         discriminator_a: optional ``keras.Model`` D_A.
         seed: int or None, seed of the pool's coin flips and slots.
         precision: dtype policy of the default networks (see ``kg.models.GAN``).
-        **kwargs: passed to ``kg.models.GAN`` (``name``...).
+        **kwargs: passed to ``kg.models.GAN``: ``name``, and the stabilizers
+            ``ema_decay``, ``spectral_norm``, ``r1_weight``, ``r1_every``,
+            ``augment``, ``ada_target``, ``ada_interval``, ``ada_kimg`` (see above).
 
     Example:
         >>> import numpy as np
@@ -247,11 +273,17 @@ class CycleGAN(GAN):
                 "CycleGAN always reuses its translations (the discriminators score the ones the "
                 "generator step made): drop reuse_fakes."
             )
-        # Its four-network step does not route through the base class's
-        # discriminator and update hooks yet, so these would silently do nothing.
-        for key, off in (("ema_decay", None), ("spectral_norm", False), ("r1_weight", 0.0), ("augment", None)):
-            if kwargs.get(key, off) not in (off, None, 0, 0.0, False, "none"):
-                raise ValueError(f"CycleGAN does not support {key} yet (DCGAN, cgan and wgan_gp do): drop it.")
+        spectral_norm = kwargs.get("spectral_norm", False)
+        if isinstance(spectral_norm, (bool, np.bool_)) and spectral_norm:
+            # Given discriminators are checked here, before any network is
+            # built (the base class checks D_B only, and later).
+            for key, net in (("discriminator", discriminator), ("discriminator_a", discriminator_a)):
+                if net is not None and not spectral_layers(net):
+                    raise ValueError(
+                        f"spectral_norm=True but {key} has no SpectralConv2D/SpectralDense layer: "
+                        "build it with kg.networks.cyclegan_discriminator(spectral_norm=True), or drop "
+                        f"{key}= to use the default."
+                    )
         self.width = int(_number(width, "width", integer=True))
         self.n_blocks = _number(n_blocks, "n_blocks", integer=True)
         self.n_downsamplings = _number(n_downsamplings, "n_downsamplings", integer=True)
@@ -276,6 +308,11 @@ class CycleGAN(GAN):
             else self.build_discriminator(name="discriminator_a")
         )
         self._check_networks()
+        # The base class made ema_generator (G's average); F gets its own,
+        # moved by the same update_ema with the same warm-up.
+        self.ema_generator_ba = (
+            None if self.ema_decay is None else self._clone_generator(self.generator_ba)
+        )
         self.cycle_tracker = keras.metrics.Mean(name="cycle_loss")
         self.identity_tracker = keras.metrics.Mean(name="identity_loss")
         self.g_ba_optimizer = None
@@ -293,7 +330,7 @@ class CycleGAN(GAN):
     def build_discriminator(self, name="discriminator"):
         return cyclegan_discriminator(
             self.image_shape, width=self.width, n_layers=self.discriminator_layers,
-            dtype=self.network_dtype, name=name,
+            dtype=self.network_dtype, name=name, spectral_norm=self.spectral_norm,
         )
 
     @staticmethod
@@ -351,6 +388,97 @@ class CycleGAN(GAN):
             synchronization="on_read", name=f"{name}_count",
         )
         return pool, count
+
+    # ------------------------------------------------------------ stabilizers
+    def _clone_generator(self, network=None):
+        """An untrained copy of ``network`` (default G) for its moving average, named ``<name>_ema``."""
+        network = self.generator if network is None else network
+        config = keras.saving.serialize_keras_object(network)
+        if isinstance(config.get("config"), dict) and "name" in config["config"]:
+            config["config"]["name"] = f"{network.name}_ema"
+        ema = keras.saving.deserialize_keras_object(config)
+        if [tuple(v.shape) for v in ema.weights] != [tuple(v.shape) for v in network.weights]:
+            raise ValueError(
+                "ema_decay needs generators that rebuild from their config with the same weights: "
+                f"{network.name!r} does not."
+            )
+        ema.set_weights(network.get_weights())
+        ema.trainable = False
+        return ema
+
+    def update_ema(self):
+        """Move both EMA generators one step toward G and F (after the generators' update).
+
+        The rule of ``kg.models.GAN.update_ema`` for each pair
+        (``ema_generator`` <- G, ``ema_generator_ba`` <- F), with one
+        ``beta = min(ema_decay, (1 + t) / (10 + t))``: G and F take their
+        steps together, so ``ema_updates`` counts them once.
+        """
+        t = tf.cast(self.ema_updates.value, "float32")
+        beta = tf.minimum(tf.constant(self.ema_decay, "float32"), (1.0 + t) / (10.0 + t))
+        pairs = []
+        for network, ema in ((self.generator, self.ema_generator), (self.generator_ba, self.ema_generator_ba)):
+            trainable = {id(v) for v in network.trainable_weights}
+            for source, target in zip(network.weights, ema.weights):
+                value = tf.convert_to_tensor(source.value)
+                if id(source) in trainable:
+                    value = beta * tf.convert_to_tensor(target.value) + (1.0 - beta) * value
+                pairs.append((target, value))
+        pairs.append((self.ema_updates, self.ema_updates.value + 1))
+        assign_variables(pairs)
+
+    def sampling_generator(self, use_ema=True, direction="a2b"):
+        """The network that translates in ``direction``: its EMA copy when there is one and ``use_ema``.
+
+        Args:
+            use_ema: bool, prefer ``ema_generator`` / ``ema_generator_ba``.
+            direction: ``"a2b"`` (G, what ``call`` and exports run) or ``"b2a"`` (F).
+        """
+        if direction not in ("a2b", "b2a"):
+            raise ValueError(f"direction must be 'a2b' or 'b2a', got {direction!r}.")
+        raw, ema = (
+            (self.generator, self.ema_generator) if direction == "a2b"
+            else (self.generator_ba, getattr(self, "ema_generator_ba", None))
+        )
+        return ema if use_ema and ema is not None else raw
+
+    def _record_ada(self, real_out):
+        # A PatchGAN scores patches: each real image counts once, with the
+        # mean sign of its patches, so r_t = E[sign(D(real))] stays in
+        # [-1, 1]. Both discriminators' reals feed one p; the steps are
+        # counted in _adjust_ada (once per step, not once per discriminator).
+        real_out = tf.cast(real_out, "float32")
+        per_image = tf.reduce_mean(tf.sign(real_out), axis=list(range(1, len(real_out.shape))))
+        stats = tf.stack([tf.reduce_sum(per_image), tf.cast(tf.shape(real_out)[0], "float32")])
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            stats = ctx.all_reduce("sum", stats)
+        stats = tf.concat([stats, tf.zeros([1])], axis=0)
+        assign_variables([(self.ada_stats, tf.convert_to_tensor(self.ada_stats.value) + stats)])
+
+    def _adjust_ada(self):
+        # A step updates both discriminators; ada_interval counts steps.
+        step = tf.constant([0.0, 0.0, 1.0])
+        assign_variables([(self.ada_stats, tf.convert_to_tensor(self.ada_stats.value) + step)])
+        super()._adjust_ada()
+
+    def after_update(self, optimizer):
+        """The base class's hooks for G and D_B, the same for F and D_A.
+
+        After D_B's update: its spectral layers' power iteration and ADA's
+        adjustment (once per step, from both discriminators' statistics);
+        after D_A's: its power iteration. After G's: its power iteration
+        and the EMA step of both generators (``train_step`` calls the hooks
+        once both generators have stepped); after F's: its power iteration.
+        """
+        if optimizer is self.d_a_optimizer:
+            for layer in spectral_layers(self.discriminator_a):
+                layer.power_iteration()
+        elif optimizer is self.g_ba_optimizer:
+            for layer in spectral_layers(self.generator_ba):
+                layer.power_iteration()
+        else:
+            super().after_update(optimizer)
 
     # ------------------------------------------------------------ compile
     def default_optimizer(self, role):
@@ -435,7 +563,7 @@ class CycleGAN(GAN):
             )
         return images.astype("float32")
 
-    def translate(self, images, direction="a2b", batch_size=64):
+    def translate(self, images, direction="a2b", batch_size=64, use_ema=True):
         """Translate images from one domain to the other.
 
         Args:
@@ -443,6 +571,8 @@ class CycleGAN(GAN):
                 ``image_shape``.
             direction: ``"a2b"`` (G) or ``"b2a"`` (F).
             batch_size: int, images per forward pass.
+            use_ema: bool, translate with ``ema_generator`` /
+                ``ema_generator_ba`` when the model has them (``ema_decay``).
 
         Returns:
             float32 ``np.ndarray`` of the same shape, in [-1, 1].
@@ -455,7 +585,7 @@ class CycleGAN(GAN):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
         images = self._check_inputs(images)
-        net = self.generator if direction == "a2b" else self.generator_ba
+        net = self.sampling_generator(use_ema, direction)
         out = [
             keras.ops.convert_to_numpy(net(images[i : i + batch_size], training=False))
             for i in range(0, len(images), batch_size)
@@ -478,7 +608,7 @@ class CycleGAN(GAN):
             "gan.translate(images, direction='a2b' or 'b2a') with images in [-1, 1]."
         )
 
-    def preview(self, n, seed=0, inputs=None):
+    def preview(self, n, seed=0, inputs=None, use_ema=True):
         """Input/translation pairs for a progress grid: ``[a0, G(a0), a1, G(a1), ...]``.
 
         Args:
@@ -488,6 +618,7 @@ class CycleGAN(GAN):
             seed: unused (translation is deterministic); kept for the
                 ``SampleGrid`` interface.
             inputs: domain-A images ``[k, h, w, c]`` in [-1, 1] (required).
+            use_ema: bool, translate with ``ema_generator`` when there is one.
 
         Returns:
             float32 array ``[2 * shown, h, w, c]``.
@@ -500,14 +631,17 @@ class CycleGAN(GAN):
         n = self._check_count(n)
         inputs = self._check_inputs(inputs, "inputs")
         shown = inputs[: max(n // 2, 1)]
-        translated = self.translate(shown, "a2b")
+        translated = self.translate(shown, "a2b", use_ema=use_ema)
         pairs = np.stack([shown, translated], axis=1)
         return pairs.reshape((-1, *self.image_shape))
 
     # ------------------------------------------------------------ training
     @property
     def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.cycle_tracker, self.identity_tracker]
+        return [
+            self.d_loss_tracker, self.g_loss_tracker, self.cycle_tracker, self.identity_tracker,
+            *self.stabilizer_trackers,
+        ]
 
     def unpack_data(self, data):
         """Return ``(real_a, real_b)`` from a batch ``(a_images, b_images)``."""
@@ -527,7 +661,8 @@ class CycleGAN(GAN):
         Args:
             real_a: float32 tensor ``[batch, h, w, c]`` of domain A.
             real_b: float32 tensor of domain B.
-            training: bool, passed to the networks.
+            training: bool, passed to the networks; in training the
+                discriminators score augmented translations (``augment``).
 
         Returns:
             dict of scalars ``adversarial``, ``cycle``, ``identity`` (both
@@ -536,9 +671,9 @@ class CycleGAN(GAN):
         """
         fake_b = self.generator(real_a, training=training)
         fake_a = self.generator_ba(real_b, training=training)
-        adversarial = self.g_loss_fn(self.discriminator(fake_b, training=training)) + self.g_loss_fn(
-            self.discriminator_a(fake_a, training=training)
-        )
+        adversarial = self.g_loss_fn(
+            self.discriminate(fake_b, network=self.discriminator, training=training)
+        ) + self.g_loss_fn(self.discriminate(fake_a, network=self.discriminator_a, training=training))
         cycle = losses_lib.cycle_consistency_loss(
             real_a, self.generator_ba(fake_b, training=training)
         ) + losses_lib.cycle_consistency_loss(real_b, self.generator(fake_a, training=training))
@@ -640,6 +775,9 @@ class CycleGAN(GAN):
         else:
             self._step(tape, targets[0], g_pairs)
         del tape
+        # After both generators stepped: the EMA averages both new weights.
+        for opt, _ in g_pairs:
+            self.after_update(opt)
 
         fake_b = self.query_pool(tf.stop_gradient(terms["fake_b"]), "b")
         fake_a = self.query_pool(tf.stop_gradient(terms["fake_a"]), "a")
@@ -648,20 +786,25 @@ class CycleGAN(GAN):
             (self.d_a_optimizer, self.discriminator_a.trainable_variables),
         ]
         with tf.GradientTape() as tape:
-            d_b_loss = self.d_loss_fn(
-                self.discriminator(real_b, training=True), self.discriminator(fake_b, training=True)
-            )
-            d_a_loss = self.d_loss_fn(
-                self.discriminator_a(real_a, training=True),
-                self.discriminator_a(fake_a, training=True),
-            )
+            # Reals and pooled translations, augmented; R1 on each domain's
+            # reals; ADA's statistics of both (see discriminator_outputs).
+            d_b_loss, d_b_total = self._discriminator_loss(real_b, fake_b, self.discriminator)
+            d_a_loss, d_a_total = self._discriminator_loss(real_a, fake_a, self.discriminator_a)
             # Each loss depends only on its own discriminator's weights, so
             # the gradient of the sum is each one's own (scaled) gradient.
             target = self.d_optimizer.scale_loss(
-                replica_scaled(d_b_loss)
-            ) + self.d_a_optimizer.scale_loss(replica_scaled(d_a_loss))
+                replica_scaled(d_b_total)
+            ) + self.d_a_optimizer.scale_loss(replica_scaled(d_a_total))
         self._step(tape, target, d_pairs)
+        for opt, _ in d_pairs:
+            self.after_update(opt)
         return self._track(d_a_loss + d_b_loss, terms)
+
+    def _discriminator_loss(self, real, fake, network):
+        """``(loss, loss + R1 penalty)`` of one discriminator, inside its update's tape."""
+        real_out, fake_out, penalty = self.discriminator_outputs(real, fake, network=network)
+        loss = self.d_loss_fn(real_out, fake_out)
+        return loss, loss if penalty is None else loss + penalty
 
     @staticmethod
     def _step(tape, target, pairs):

@@ -6,7 +6,11 @@ The generator follows Johnson et al. (2016) as used by CycleGAN (Zhu et al.,
 7x7 convolution to ``tanh`` images, with reflection padding and instance
 normalization throughout. The discriminator is the PatchGAN of Isola et al.
 (2017): it scores overlapping patches (70x70 pixels with ``n_layers=3``) and
-returns a map of raw scores, one per patch.
+returns a map of raw scores, one per patch. With ``spectral_norm=True`` every
+convolution of the discriminator is a ``kg.networks.SpectralConv2D`` and the
+instance normalization is dropped (as SN-GAN drops batch norm): dividing each
+channel by its standard deviation would rescale what the spectral
+normalization bounds.
 
 Differences from the reference code, none of which changes what the networks
 can compute: convolutions followed by instance normalization have no bias
@@ -30,9 +34,11 @@ width  n_blocks  n_downsamplings   generator   n_layers        discriminator
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 from keras_gans.networks.layers import InstanceNormalization, ReflectionPadding2D
+from keras_gans.networks.spectral_norm import SpectralConv2D
 
 
 def _init():
@@ -143,6 +149,7 @@ def cyclegan_discriminator(
     n_layers=3,
     dtype=None,
     name="discriminator",
+    spectral_norm=False,
 ):
     """Build a PatchGAN discriminator: one raw score per overlapping image patch.
 
@@ -154,6 +161,10 @@ def cyclegan_discriminator(
             patches; each layer less roughly halves the patch size.
         dtype: dtype policy of the hidden layers; the scores are always float32.
         name: str, model name.
+        spectral_norm: bool, spectrally normalize every convolution
+            (``kg.networks.SpectralConv2D``; the GAN moves their power
+            iteration once per update) and drop the instance normalization,
+            whose convolutions then get a bias.
 
     Returns:
         ``keras.Model`` mapping images to float32 scores
@@ -164,12 +175,19 @@ def cyclegan_discriminator(
         >>> d = cyclegan_discriminator((28, 28, 1), width=8, n_layers=2)
         >>> d.output_shape
         (None, 7, 7, 1)
+        >>> sn = cyclegan_discriminator((28, 28, 1), width=8, n_layers=2, spectral_norm=True)
+        >>> sorted({type(layer).__name__ for layer in sn.layers} & {"SpectralConv2D", "InstanceNormalization"})
+        ['SpectralConv2D']
     """
     _check_image_shape(image_shape)
     _positive(width, "width")
     _positive(n_layers, "n_layers")
+    if not isinstance(spectral_norm, (bool, np.bool_)):
+        raise ValueError(f"spectral_norm must be True or False, got {spectral_norm!r}.")
+    spectral_norm = bool(spectral_norm)
+    conv = SpectralConv2D if spectral_norm else layers.Conv2D
     images = keras.Input(tuple(image_shape), name="images")
-    x = layers.Conv2D(
+    x = conv(
         width, 4, strides=2, padding="same", kernel_initializer=_init(), dtype=dtype,
         name="down0_conv",
     )(images)
@@ -178,13 +196,14 @@ def cyclegan_discriminator(
         # The last of these keeps the resolution, as in the reference.
         strides = 2 if i < n_layers else 1
         prefix = f"down{i}" if i < n_layers else "final"
-        x = layers.Conv2D(
-            width * min(2**i, 8), 4, strides=strides, padding="same", use_bias=False,
+        x = conv(
+            width * min(2**i, 8), 4, strides=strides, padding="same", use_bias=spectral_norm,
             kernel_initializer=_init(), dtype=dtype, name=f"{prefix}_conv",
         )(x)
-        x = InstanceNormalization(dtype=dtype, name=f"{prefix}_norm")(x)
+        if not spectral_norm:
+            x = InstanceNormalization(dtype=dtype, name=f"{prefix}_norm")(x)
         x = layers.LeakyReLU(0.2, dtype=dtype, name=f"{prefix}_lrelu")(x)
-    scores = layers.Conv2D(
+    scores = conv(
         1, 4, padding="same", kernel_initializer=_init(), dtype="float32", name="scores"
     )(x)
     return keras.Model(images, scores, name=name)
