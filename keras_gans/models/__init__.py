@@ -6,11 +6,12 @@ from keras_gans.models.cgan import ConditionalGAN
 from keras_gans.models.wgan_gp import WGANGP
 from keras_gans.models.cyclegan import CycleGAN
 from keras_gans.models.progan import ProGAN
+from keras_gans.models.stylegan2 import StyleGAN2
 from keras_gans.models.linear_decay import LinearDecay
 
 #: Family name (as used by the CLI and zoo names) -> class.
 FAMILIES = {"dcgan": DCGAN, "cgan": ConditionalGAN, "wgan_gp": WGANGP, "cyclegan": CycleGAN,
-            "progan": ProGAN}
+            "progan": ProGAN, "stylegan2": StyleGAN2}
 
 
 def get_family(name):
@@ -25,4 +26,4 @@ def get_family(name):
     return FAMILIES[name]
 
 
-__all__ = ["GAN", "DCGAN", "ConditionalGAN", "WGANGP", "CycleGAN", "ProGAN", "LinearDecay", "FAMILIES", "get_family"]
+__all__ = ["GAN", "DCGAN", "ConditionalGAN", "WGANGP", "CycleGAN", "ProGAN", "StyleGAN2", "LinearDecay", "FAMILIES", "get_family"]
