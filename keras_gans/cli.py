@@ -358,8 +358,10 @@ def _add_evaluate(sub):
         help="score a GAN's samples: FCD/FID, KID, precision/recall, class coverage",
         description=(
             "Generate N samples and compare them with N real images of a dataset split in the "
-            "features of the zoo classifier (28x28x1) or InceptionV3 (other shapes). "
-            "See kg.metrics.evaluate for the protocol."
+            "features of an extractor: the zoo classifier (FCD; the default for 28x28x1), Keras' "
+            "InceptionV3 ('FID (Keras InceptionV3)', not comparable to published FIDs; the default "
+            "for other shapes) or the standard 2015-12-05 Inception graph ('FID', as published: "
+            "--extractor inception). See kg.metrics.evaluate for the protocol."
         ),
     )
     p.add_argument("model", help="path to a .keras file, or a zoo name such as dcgan.fashion_mnist")
@@ -372,9 +374,65 @@ def _add_evaluate(sub):
     p.add_argument("--batch-size", type=_positive_int, default=500, help="images per forward pass")
     p.add_argument("--classes", default=None, metavar="A,B",
                    help="CycleGAN: the class ids of domains A and B in --dataset (a zoo entry's by default)")
+    p.add_argument("--extractor", choices=EXTRACTORS, default=None,
+                   help="features: classifier (the zoo's Fashion-MNIST classifier, FCD), inception (the "
+                        "2015-12-05 Inception graph, FID comparable to published numbers) or keras-inception "
+                        "(Keras' InceptionV3 weights) (default: classifier for 28x28x1, keras-inception otherwise)")
+    p.add_argument("--inception-graph", default=None, metavar="PATH",
+                   help="--extractor inception: classify_image_graph_def.pb or inception-2015-12-05.tgz, read "
+                        "offline (default: the cached graph, else the archive is downloaded: needs --inception-sha256)")
+    p.add_argument("--inception-sha256", default=None, metavar="HEX",
+                   help="--extractor inception: sha256 of the archive to download (or of --inception-graph, which "
+                        "is then checked); no digest is recorded in keras-gans (default: $KERAS_GANS_INCEPTION_SHA256)")
+    p.add_argument("--resize", choices=RESIZE_MODES, default=None,
+                   help="--extractor inception: clean-fid's resize to 299x299, clean (PIL bicubic) or "
+                        "legacy_tensorflow (the graph's bilinear resize, as the TTUR code) (default: clean)")
     p.add_argument("--json", default=None, metavar="OUT.json", help="also write the report as JSON")
     p.add_argument("--verbose", type=int, choices=(0, 1), default=1, help="1 shows a progress bar")
     p.set_defaults(run=_cmd_evaluate)
+
+
+#: ``keras-gans evaluate --extractor`` choices and ``--resize`` modes (kg.metrics.inception.MODES).
+EXTRACTORS = ("classifier", "inception", "keras-inception")
+RESIZE_MODES = ("clean", "legacy_tensorflow")
+
+
+def _check_extractor_args(args):
+    """Refuse --inception-* and --resize without --extractor inception, and a malformed digest (before any work)."""
+    given = [flag for flag, value in (("--inception-graph", args.inception_graph),
+                                      ("--inception-sha256", args.inception_sha256),
+                                      ("--resize", args.resize)) if value is not None]
+    if given and args.extractor != "inception":
+        raise UsageError(f"{given[0]} applies to --extractor inception (the standard FID graph): add it or drop "
+                         f"{given[0]}")
+    if args.inception_sha256 is not None:
+        text = args.inception_sha256.strip().lower()
+        if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+            raise UsageError(f"--inception-sha256 must be 64 hex digits, got {args.inception_sha256!r}")
+    if args.inception_graph is not None and not os.path.isfile(args.inception_graph):
+        raise UsageError(f"--inception-graph {args.inception_graph} does not exist: pass "
+                         "classify_image_graph_def.pb or the inception-2015-12-05.tgz archive")
+
+
+def _evaluate_extractor(args, image_shape):
+    """The feature extractor ``--extractor`` names for images of ``image_shape``."""
+    from keras_gans import zoo
+
+    if args.extractor is None:
+        # The zoo hands the metrics its classifier (28x28x1) or Keras' InceptionV3 as the extractor.
+        return zoo.get_extractor(image_shape)
+    if args.extractor == "classifier":
+        if tuple(image_shape) != (28, 28, 1):
+            raise UsageError(f"--extractor classifier takes 28x28x1 images (Fashion-MNIST); {args.model} makes "
+                             f"{'x'.join(map(str, image_shape))}: use --extractor inception")
+        return zoo.classifier_extractor()
+    if args.extractor == "keras-inception":
+        from keras_gans.metrics import inception_extractor
+
+        return inception_extractor(image_shape)
+    from keras_gans.metrics import inception
+
+    return inception.standard_extractor(args.inception_graph, mode=args.resize or "clean", sha256=args.inception_sha256)
 
 
 def _cmd_evaluate(args):
@@ -390,11 +448,9 @@ def _cmd_evaluate(args):
     classes = _parse_ints(args.classes, "--classes") if args.classes is not None else None
     if classes is not None and len(classes) != 2:
         raise UsageError(f"--classes takes two class ids A,B, got {args.classes}")
+    _check_extractor_args(args)
     gan = load_any(args.model)
-    from keras_gans.zoo import get_extractor
-
-    # The zoo hands the metrics its classifier (28x28x1) or InceptionV3 as the extractor.
-    extractor = get_extractor(tuple(gan.image_shape))
+    extractor = _evaluate_extractor(args, tuple(gan.image_shape))
     if gan.data_kind == "unpaired":
         if classes is None and not os.path.exists(args.model):
             from keras_gans import zoo

@@ -88,11 +88,17 @@ def evaluate(
        ``labels = arange(m) % num_classes``, so every class gets an equal share.
     3. Features: both sets go through the same extractor, passed in:
        ``kg.zoo.classifier_extractor()`` (the zoo classifier's 128-d
-       ``features`` layer) for 28x28x1 images; InceptionV3's 2048-d pool
-       features (``kg.metrics.inception_extractor``) by default for other
-       shapes. ``kg.zoo.get_extractor(image_shape)`` picks between the two.
-    4. Metrics on the features: ``frechet_distance`` (FCD with the
-       classifier, FID with InceptionV3), ``kid_mean``/``kid_std``/
+       ``features`` layer) for 28x28x1 images; Keras InceptionV3's 2048-d
+       pool features (``kg.metrics.inception_extractor``) by default for
+       other shapes. ``kg.zoo.get_extractor(image_shape)`` picks between the
+       two. For FIDs comparable to published ones pass
+       ``kg.metrics.inception.standard_extractor(...)`` (the 2015-12-05
+       graph); ``protocol`` then records its ``resize_mode`` and
+       ``graph_sha256``.
+    4. Metrics on the features: ``frechet_distance`` (``protocol
+       ["frechet_label"]`` says what it is: "FCD" with the classifier, "FID"
+       with the standard graph only, "FID (Keras InceptionV3)" with Keras'
+       weights, not comparable to published FIDs), ``kid_mean``/``kid_std``/
        ``kid_stderr`` (``kernel_distance`` with ``kid_subsets`` subsets of
        ``kid_subset_size`` rows, or of ``m // 2`` rows when ``m <=
        kid_subset_size``, so that subsets of a small run still differ; subset
@@ -228,6 +234,8 @@ def evaluate(
         "kid_subsets": int(kid_subsets),
         "kid_subset_size": int(min(kid_size, m)),
         "k": k,
+        # The label the number goes by ("FID" for the standard graph only), the resize and graph digest.
+        **inception.protocol_fields(extractor),
     }
     if extractor.is_classifier:
         num_classes = extractor.num_classes
@@ -281,7 +289,7 @@ def format_report(report):
     protocol = report.get("protocol", {})
     extractor = protocol.get("extractor", "custom")
     # "FID" only for the standard 2015-12-05 graph (kg.metrics.inception); Keras' InceptionV3 is labelled so.
-    short = {CLASSIFIER_NAME: "FCD", **inception.LABELS}.get(extractor, "Frechet distance")
+    short = inception.label(extractor)
     rows = [
         (f"{short} ({extractor})", f"{report['frechet_distance']:.4f}"),
         ("KID (mean +- std)", _kid_line(report, protocol)),
@@ -323,6 +331,8 @@ def format_report(report):
                 )}
             )
         )
-    if extractor == "inception_v3":
+    if protocol.get("graph_sha256"):
+        lines.append(f"Inception graph: {protocol['graph_sha256']} (sha256 of the .pb)")
+    if extractor == inception.KERAS_NAME:
         lines.append(inception.KERAS_INCEPTION_NOTE)
     return "\n".join(lines)

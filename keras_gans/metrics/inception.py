@@ -27,14 +27,19 @@ Grayscale images are repeated to three channels.
 
 Where the graph comes from: ``graph=`` a path to the ``.pb`` or to the
 ``.tgz``; else ``$KERAS_GANS_HOME/inception/classify_image_graph_def.pb``;
-else (online) the archive from ``ARCHIVE_URL``, written atomically and
-checked against a sha256 like zoo files. This project could not fetch the
-archive when this module was written (its build machines are offline), so no
-archive hash is recorded here: pass ``sha256=`` (or set
-``KERAS_GANS_INCEPTION_SHA256``) with the digest of a copy you trust, or pass
-the path of one. What the tests check offline is the loading path (a small
-GraphDef with the same tensor names), the batched feed and the two resizes;
-the real graph's feature values are not checked here.
+else (online) the archive from ``ARCHIVE_URL`` (or the mirror copy
+``KERAS_GANS_INCEPTION_URL`` names: ``https://``, ``file://``, loopback
+``http://`` or a path), written atomically and checked against a sha256 like
+zoo files. No archive hash is recorded here: the archive was never fetched
+where this project is built and tested (those machines are offline), and a
+digest written from memory or copied unchecked would be worse than none.
+Pass ``sha256=`` (or set ``KERAS_GANS_INCEPTION_SHA256``) with the digest of
+a copy you trust, or pass the path of one (with ``sha256=``, a local file is
+checked too). Reports record the sha256 of the ``.pb`` actually used
+(``graph_sha256``), so two FIDs can be checked to come from the same graph.
+What the tests check offline is the loading path (a small GraphDef with the
+same tensor names), the batched feed and the two resizes; the real graph's
+feature values are not checked here.
 
 Example:
     >>> from keras_gans.metrics import inception
@@ -46,6 +51,8 @@ import os
 import tarfile
 
 import numpy as np
+
+from keras_gans.metrics.extractors import CLASSIFIER_NAME
 
 #: Where TensorFlow published the archive.
 ARCHIVE_URL = "https://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
@@ -62,10 +69,12 @@ MODES = ("clean", "legacy_tensorflow")
 #: Extractor names, by mode: what reports and cards record.
 NAMES = {mode: f"inception_2015_12_05_{mode}" for mode in MODES}
 
+#: Name of Keras' InceptionV3 features (``kg.metrics.inception_extractor``).
+KERAS_NAME = "inception_v3"
 #: Report labels by extractor name: "FID" means the standard graph only.
 LABELS = {
     **{name: "FID" for name in NAMES.values()},
-    "inception_v3": "FID (Keras InceptionV3)",
+    KERAS_NAME: "FID (Keras InceptionV3)",
 }
 #: The line reports print beside a Keras InceptionV3 number.
 KERAS_INCEPTION_NOTE = (
@@ -77,11 +86,41 @@ KERAS_INCEPTION_NOTE = (
 def label(extractor_name):
     """The report label of a Frechet distance measured in ``extractor_name``'s features.
 
+    "FID" for the standard graph, "FID (Keras InceptionV3)" for Keras'
+    weights, "FCD" for the zoo's Fashion-MNIST classifier, "Frechet distance"
+    for anything else.
+
     Example:
-        >>> label("inception_2015_12_05_clean"), label("inception_v3")
-        ('FID', 'FID (Keras InceptionV3)')
+        >>> label("inception_2015_12_05_clean"), label("inception_v3"), label("classifier.fashion_mnist")
+        ('FID', 'FID (Keras InceptionV3)', 'FCD')
     """
-    return LABELS.get(extractor_name, "Frechet distance")
+    return {CLASSIFIER_NAME: "FCD", **LABELS}.get(extractor_name, "Frechet distance")
+
+
+def protocol_fields(extractor):
+    """What a report records about its extractor besides its name.
+
+    Args:
+        extractor: a ``kg.metrics.FeatureExtractor``.
+
+    Returns:
+        dict: ``frechet_label`` (see ``label``); ``resize_mode`` and
+        ``graph_sha256`` (the ``.pb`` used) for the standard graph;
+        ``note`` (``KERAS_INCEPTION_NOTE``) for Keras' InceptionV3.
+
+    Example:
+        >>> from keras_gans.metrics import FeatureExtractor
+        >>> protocol_fields(FeatureExtractor(lambda x: x, name="inception_v3"))["frechet_label"]
+        'FID (Keras InceptionV3)'
+    """
+    fields = {"frechet_label": label(extractor.name)}
+    for key in ("resize_mode", "graph_sha256"):
+        value = getattr(extractor, key, None)
+        if value is not None:
+            fields[key] = value
+    if extractor.name == KERAS_NAME:
+        fields["note"] = KERAS_INCEPTION_NOTE
+    return fields
 
 
 def _check_mode(mode):
@@ -138,6 +177,31 @@ def resize(images, mode="clean", size=SIZE):
     return np.clip(out, 0.0, 255.0)
 
 
+def archive_url():
+    """Where the archive is fetched from: ``$KERAS_GANS_INCEPTION_URL`` (a mirror copy), else ``ARCHIVE_URL``.
+
+    The mirror names the ``.tgz`` itself: an ``https://``, ``file://`` or
+    loopback ``http://`` URL, or a plain path (turned into a ``file://`` URL).
+    """
+    url = os.environ.get("KERAS_GANS_INCEPTION_URL", "").strip()
+    if not url:
+        return ARCHIVE_URL
+    if "://" not in url:
+        import urllib.parse
+        import urllib.request
+
+        url = urllib.parse.urljoin("file:", urllib.request.pathname2url(os.path.abspath(url)))
+    return url
+
+
+def check_sha256(sha256):
+    """``sha256`` lower-cased, or ValueError unless it is 64 hex digits."""
+    text = str(sha256).strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError(f"a sha256 is 64 hex digits, got {sha256!r}.")
+    return text
+
+
 def graph_path(graph=None, sha256=None, verbose=None):
     """The local ``classify_image_graph_def.pb`` to use, fetching the archive if needed.
 
@@ -145,36 +209,56 @@ def graph_path(graph=None, sha256=None, verbose=None):
         graph: None, a ``.pb`` path, or a ``.tgz`` path (the graph is
             extracted beside it, once).
         sha256: hex digest of the archive, for a download (default
-            ``$KERAS_GANS_INCEPTION_SHA256``).
+            ``$KERAS_GANS_INCEPTION_SHA256``); with ``graph``, the digest
+            that file must have.
         verbose: progress bar choice, as ``kg.zoo`` downloads.
 
     Returns:
         str, path of the ``.pb``.
+
+    Raises:
+        FileNotFoundError: ``graph`` does not exist, or nothing is cached and
+            no download is possible (offline, or no sha256 to check it by).
+        ValueError: ``graph`` does not have the digest ``sha256``.
+        kg.zoo.DownloadError: the download failed or did not match ``sha256``
+            (nothing is kept).
     """
     from keras_gans import download
 
     if graph is not None:
         graph = os.fspath(graph)
         if not os.path.isfile(graph):
-            raise FileNotFoundError(f"Inception graph {graph} does not exist: pass the .pb or the .tgz archive.")
+            raise FileNotFoundError(
+                f"Inception graph {graph} does not exist: pass {GRAPH_FILE} or the {os.path.basename(ARCHIVE_URL)} "
+                "archive."
+            )
+        if sha256 is not None:
+            expected = check_sha256(sha256)
+            actual = download.sha256_of(graph)
+            if actual != expected:
+                raise ValueError(
+                    f"{graph} has sha256 {actual}, not the {expected} given: pass the file of that digest, "
+                    "or the digest of this file if you trust it."
+                )
         return _extract(graph) if graph.endswith((".tgz", ".tar.gz")) else graph
     folder = os.path.join(download.cache_dir(), "inception")
     cached = os.path.join(folder, GRAPH_FILE)
     if os.path.isfile(cached):
         return cached
-    how = (
-        f"download {ARCHIVE_URL} yourself and pass its path (graph=...), or put {GRAPH_FILE} in {folder}"
-    )
+    url = archive_url()
+    how = (f"download {url} yourself and pass its path (graph=, or --inception-graph), or put {GRAPH_FILE} "
+           f"in {folder}")
     if download.offline():
         raise FileNotFoundError(f"KERAS_GANS_OFFLINE is set and the Inception graph is not cached: {how}.")
     sha256 = sha256 or os.environ.get("KERAS_GANS_INCEPTION_SHA256")
     if not sha256:
         raise FileNotFoundError(
             "no sha256 is recorded for the Inception archive, and an unverified download is refused: "
-            f"pass sha256= (or set KERAS_GANS_INCEPTION_SHA256) with the digest of a copy you trust, or {how}."
+            "pass sha256= (--inception-sha256 on the command line, or set KERAS_GANS_INCEPTION_SHA256) with "
+            f"the digest of a copy you trust, or {how}."
         )
-    archive = download.download(ARCHIVE_URL, os.path.join(folder, os.path.basename(ARCHIVE_URL)), sha256,
-                                verbose=verbose)
+    sha256 = check_sha256(sha256)
+    archive = download.download(url, os.path.join(folder, os.path.basename(ARCHIVE_URL)), sha256, verbose=verbose)
     return _extract(archive)
 
 
@@ -199,6 +283,9 @@ def _extract(archive):
     return target
 
 
+_WANTED = f"pass {GRAPH_FILE} from inception-2015-12-05.tgz, or the archive itself"
+
+
 def load_graph(path):
     """A concrete function ``float32 [n, h, w, 3] in [0, 255] -> float32 [n, 2048]`` from a GraphDef.
 
@@ -217,11 +304,12 @@ def load_graph(path):
     try:
         graph_def.ParseFromString(data)
     except Exception as err:  # protobuf's DecodeError
-        raise ValueError(f"{path} is not a TensorFlow GraphDef ({type(err).__name__}).") from None
+        raise ValueError(f"{path} is not a TensorFlow GraphDef ({type(err).__name__}): {_WANTED}.") from None
     names = {node.name for node in graph_def.node}
     missing = [t for t in (INPUT_TENSOR, OUTPUT_TENSOR) if t.split(":")[0] not in names]
     if missing:
-        raise ValueError(f"{path} has no {', '.join(missing)} tensor: not the 2015-12-05 Inception graph.")
+        raise ValueError(f"{path} has no {' or '.join(missing)} tensor, so it is not the 2015-12-05 Inception "
+                         f"graph: {_WANTED}.")
 
     def features(images):
         (pool,) = tf.graph_util.import_graph_def(
@@ -232,7 +320,8 @@ def load_graph(path):
     fn = tf.compat.v1.wrap_function(features, [tf.TensorSpec([None, None, None, 3], tf.float32)])
     dim = fn.outputs[0].shape[-1]
     if dim != FEATURE_DIM:
-        raise ValueError(f"{path}: pool_3 is {dim}-d, not {FEATURE_DIM}: not the 2015-12-05 Inception graph.")
+        raise ValueError(f"{path}: pool_3 is {dim}-d, not {FEATURE_DIM}, so it is not the 2015-12-05 Inception "
+                         f"graph: {_WANTED}.")
     return fn
 
 
@@ -251,7 +340,8 @@ def standard_extractor(graph=None, mode="clean", sha256=None, batch_size=50):
     Returns:
         ``kg.metrics.FeatureExtractor`` named ``inception_2015_12_05_<mode>``
         (reports label it "FID"); it takes images in [-1, 1] or uint8, of
-        any size, 1 or 3 channels.
+        any size, 1 or 3 channels. Its ``resize_mode`` and ``graph_sha256``
+        (of the ``.pb`` loaded) go into reports.
 
     Example:
         >>> fid = standard_extractor("inception-2015-12-05.tgz", mode="clean")  # doctest: +SKIP
@@ -259,8 +349,11 @@ def standard_extractor(graph=None, mode="clean", sha256=None, batch_size=50):
     """
     from keras_gans.metrics.extractors import FeatureExtractor
 
+    from keras_gans import download
+
     _check_mode(mode)
-    fn = load_graph(graph_path(graph, sha256=sha256))
+    path = graph_path(graph, sha256=sha256)
+    fn = load_graph(path)
 
     def features(images):
         pixels = to_uint8(images)
@@ -274,4 +367,5 @@ def standard_extractor(graph=None, mode="clean", sha256=None, batch_size=50):
 
     extractor = FeatureExtractor(features, name=NAMES[mode])
     extractor.resize_mode = mode
+    extractor.graph_sha256 = download.sha256_of(path)
     return extractor

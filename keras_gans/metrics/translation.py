@@ -120,6 +120,7 @@ def evaluate_translation(
         "family": getattr(model, "family", type(model).__name__),
         "extractor": extractor.name,
         "feature_dim": int(feats["a"][0].shape[1]),
+        **inception.protocol_fields(extractor),
     }
     if extractor.is_classifier and classes is not None:
         cls_a, cls_b = (int(c) for c in classes)
@@ -149,7 +150,7 @@ def format_translation_report(report):
         raise ValueError("format_translation_report expects the dict returned by kg.metrics.evaluate_translation.")
     protocol = report.get("protocol", {})
     name_a, name_b = protocol.get("class_names") or ("A", "B")
-    distance = {CLASSIFIER_NAME: "FCD", **inception.LABELS}.get(protocol.get("extractor"), "Frechet distance")
+    distance = inception.label(protocol.get("extractor"))
     rows = [
         (f"{distance} A->B vs real B", f"{report['frechet_distance_a2b']:.4f}"),
         (f"{distance} B->A vs real A", f"{report['frechet_distance_b2a']:.4f}"),
@@ -173,4 +174,8 @@ def format_translation_report(report):
         + (f", classes {protocol['classes']}" if protocol.get("classes") else "")
         + f"; features: {protocol.get('extractor')} ({protocol.get('feature_dim')}-d)"
     )
+    if protocol.get("graph_sha256"):
+        lines.append(f"Inception graph: {protocol['graph_sha256']} (sha256 of the .pb)")
+    if protocol.get("extractor") == inception.KERAS_NAME:
+        lines.append(inception.KERAS_INCEPTION_NOTE)
     return "\n".join(lines)
