@@ -54,9 +54,14 @@ class ProGAN(GAN):
     blended the same way (their stage-``s`` version with its halved-and-upsampled
     version), so reals and fakes are equally sharp. Both networks hold every
     stage's blocks from the start (``kg.networks.progan_generator`` /
-    ``progan_discriminator``); a step runs the current stage's path only
-    (``tf.switch_case`` on the stage), so the blocks of stages not yet
-    reached get no gradient and early stages train fast.
+    ``progan_discriminator``); a step runs the current stage's path only, so
+    the blocks of stages not yet reached get no gradient and early stages
+    train fast. ``fit``'s step function reads the stage from ``images_seen``
+    before each call and runs that stage's graph (traced when the stage is
+    first reached); alpha is a tensor computed in the step from the counter.
+    With ``compile(steps_per_execution=k)`` a call runs ``k`` steps at the
+    stage it started in: a step that has already reached the next stage
+    trains the running one at alpha 1, and the next call starts the new stage.
 
     Loss: WGAN-GP with the drift term, ``mean(D(G(z))) - mean(D(x)) +
     gp_weight * GP + drift_weight * mean(D(x)**2)``, one critic update per
@@ -275,69 +280,100 @@ class ProGAN(GAN):
         """The current fade-in alpha in [0, 1] (1 outside fade-ins), from ``images_seen``."""
         return self.growth()[1]
 
+    # ------------------------------------------------------------ stage dispatch
+    def stage_of(self, images_seen):
+        """The stage after ``images_seen`` real images, in Python ints (what ``growth_tensors`` computes)."""
+        phase = int(images_seen) // self.images_per_stage
+        return min((phase + 1) // 2, self.num_stages - 1)
+
+    def _per_stage(self, build):
+        # A step runs one stage's path, a graph of its own: the function that
+        # runs the steps reads the stage from images_seen before each call and
+        # runs (tracing it the first time) that stage's function. Only the
+        # stages a run reaches are traced, each graph holds only its stage's
+        # blocks, and alpha stays a tensor computed in the step from the
+        # counter.
+        functions = {}
+
+        def run(*args, **kwargs):
+            stage = self.stage_of(keras.ops.convert_to_numpy(self.images_seen.value))
+            if stage not in functions:
+                functions[stage] = build()
+            # Read by train_step / test_step when the function is traced (or
+            # run eagerly).
+            object.__setattr__(self, "_step_stage", stage)
+            return functions[stage](*args, **kwargs)
+
+        return run
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+
+        def build():
+            function = super(ProGAN, self).make_train_function(force=True)
+            self.train_function = dispatch
+            return function
+
+        dispatch = self._per_stage(build)
+        self.train_function = dispatch
+        return dispatch
+
+    def make_test_function(self, force=False):
+        if self.test_function is not None and not force:
+            return self.test_function
+
+        def build():
+            function = super(ProGAN, self).make_test_function(force=True)
+            self.test_function = dispatch
+            return function
+
+        dispatch = self._per_stage(build)
+        self.test_function = dispatch
+        return dispatch
+
+    def _position(self):
+        """``(stage, alpha)`` of this step: the stage of the running function (a Python int), alpha a tensor.
+
+        With ``steps_per_execution > 1`` one function call runs several steps
+        at the stage it started in; a step whose count has already reached
+        the next stage trains the running stage at alpha 1 (stabilizing), and
+        the next call starts the new stage.
+        """
+        stage = getattr(self, "_step_stage", None)
+        if stage is None:  # a train_step called directly, eagerly
+            stage = self.stage_of(keras.ops.convert_to_numpy(self.images_seen.value))
+        counted, alpha = self.growth_tensors(self.images_seen.value)
+        return stage, tf.where(tf.equal(counted, stage), alpha, tf.constant(1.0))
+
     # ------------------------------------------------------------ stage paths
+    def real_at_stage(self, real, stage, alpha):
+        """Real images as the critic sees them at ``stage``: average-pooled to its resolution.
+
+        During a fade-in they are blended with their halved-and-upsampled
+        version by ``alpha``, as the generator's images are blended.
+        """
+        x = nets.downsample(real, self._factor(stage))
+        if stage == 0:
+            return x
+        blurred = nets.upsample(nets.downsample(x, 2), 2)
+        return blurred + tf.cast(alpha, x.dtype) * (x - blurred)
+
     def _factor(self, stage):
         return 2 ** (self.num_stages - 1 - stage)
 
-    def grown_images(self, network, z, stage, alpha, training=False):
-        """Images of a generator at a (tensor) stage and alpha, upsampled to full size.
+    @staticmethod
+    def stage_variables(network, stage):
+        """The trainable variables of the layers a stage's path runs (``kg.networks.progan.stage_layers``).
 
-        Only the stage's path runs (``tf.switch_case``). Nearest upsampling
-        keeps every pixel of the stage's image, so average pooling by the
-        same factor gives it back.
+        A stage's update passes only these to its optimizer: the blocks of
+        stages not yet reached have no gradient and do not move.
         """
-        def branch(s):
-            return lambda: nets.upsample(nets.stage_images(network, z, s, alpha, training), self._factor(s))
-
-        return tf.switch_case(stage, [branch(s) for s in range(self.num_stages)])
-
-    def real_at_stage(self, real, stage, alpha):
-        """Real images as the critic sees them at a stage, upsampled to full size.
-
-        Average-pooled to the stage's resolution, and during a fade-in
-        blended with their halved-and-upsampled version, as the generator's
-        images are.
-        """
-        def branch(s):
-            def run():
-                x = nets.downsample(real, self._factor(s))
-                if s > 0:
-                    blurred = nets.upsample(nets.downsample(x, 2), 2)
-                    x = blurred + alpha * (x - blurred)
-                return nets.upsample(x, self._factor(s))
-            return run
-
-        return tf.switch_case(stage, [branch(s) for s in range(self.num_stages)])
+        return [v for layer in nets.stage_layers(network, stage) for v in layer.trainable_variables]
 
     def critic_scores(self, images, stage, alpha, training=True):
-        """The critic's scores ``[batch, 1]`` of full-size images at a (tensor) stage and alpha."""
-        def branch(s):
-            return lambda: nets.stage_scores(
-                self.discriminator, nets.downsample(images, self._factor(s)), s, alpha, training
-            )
-
-        return tf.switch_case(stage, [branch(s) for s in range(self.num_stages)])
-
-    def _critic_outputs(self, real_in, fake_in, real, fake, eps, stage, alpha):
-        # One switch for the scores and the penalty, so the penalty's
-        # gradient is taken on the stage's own images (its norm is the
-        # paper's, not that of the upsampled images).
-        def branch(s):
-            def run():
-                factor = self._factor(s)
-
-                def critic(x):
-                    return nets.stage_scores(self.discriminator, x, s, alpha, training=True)
-
-                real_out = critic(nets.downsample(real_in, factor))
-                fake_out = critic(nets.downsample(fake_in, factor))
-                penalty = losses_lib.wasserstein_gradient_penalty(
-                    critic, nets.downsample(real, factor), nets.downsample(fake, factor), eps=eps
-                )
-                return real_out, fake_out, penalty
-            return run
-
-        return tf.switch_case(stage, [branch(s) for s in range(self.num_stages)])
+        """The critic's scores ``[batch, 1]`` of images at ``stage``'s resolution."""
+        return nets.stage_scores(self.discriminator, images, stage, alpha, training)
 
     # ------------------------------------------------------------ training
     @property
@@ -352,26 +388,43 @@ class ProGAN(GAN):
         seed_generator = self.seed_generator if seed_generator is None else seed_generator
         return replica_share(lambda n: keras.random.uniform((n, 1, 1, 1), seed=seed_generator), batch)
 
+    def critic_outputs(self, real, fake, stage, alpha, seed_generator=None, training=True):
+        """Scores of real and fake images at ``stage`` and the gradient penalty.
+
+        Both batches are augmented (when ``augment`` is on, in training) as
+        every critic input; the penalty's interpolates are not. The penalty
+        is ``kg.losses.wasserstein_gradient_penalty`` on the stage's images.
+
+        Returns:
+            ``(real_out, fake_out, penalty)``.
+        """
+        def critic(x):
+            return self.critic_scores(x, stage, alpha, training=True)
+
+        eps = self.penalty_eps(tf.shape(real)[0], seed_generator)
+        real_in = self.augment_images(real) if training else real
+        fake_in = self.augment_images(fake) if training else fake
+        real_out = self.critic_scores(real_in, stage, alpha, training)
+        fake_out = self.critic_scores(fake_in, stage, alpha, training)
+        penalty = losses_lib.wasserstein_gradient_penalty(critic, real, fake, eps=eps)
+        return real_out, fake_out, penalty
+
     def critic_update(self, real, stage, alpha, fake=None):
-        """One critic update at a stage; returns ``(loss, wasserstein, penalty, drift)``.
+        """One critic update at ``stage``; returns ``(loss, wasserstein, penalty, drift)``.
 
         Args:
             real: full-resolution real images.
-            stage, alpha: the position (tensors).
-            fake: full-size generated images (``grown_images``); None draws them now.
+            stage: Python int; alpha: scalar tensor.
+            fake: generated images at the stage's resolution; None draws them now.
         """
-        batch = tf.shape(real)[0]
         if fake is None:
-            fake = self.grown_images(self.generator, self.noise(batch), stage, alpha, training=True)
+            z = self.noise(tf.shape(real)[0])
+            fake = nets.stage_images(self.generator, z, stage, alpha, training=True)
         fake = tf.stop_gradient(fake)
         real = self.real_at_stage(real, stage, alpha)
-        eps = self.penalty_eps(batch)
-        variables = self.discriminator.trainable_variables
+        variables = self.stage_variables(self.discriminator, stage)
         with tf.GradientTape() as tape:
-            # Augmented (when augment is on) as every critic input; the
-            # penalty's interpolates are not.
-            real_in, fake_in = self.augment_images(real), self.augment_images(fake)
-            real_out, fake_out, penalty = self._critic_outputs(real_in, fake_in, real, fake, eps, stage, alpha)
+            real_out, fake_out, penalty = self.critic_outputs(real, fake, stage, alpha)
             drift = tf.reduce_mean(tf.square(tf.cast(real_out, "float32")))
             loss = self.d_loss_fn(real_out, fake_out) + self.gp_weight * penalty + self.drift_weight * drift
         self.apply_loss(tape, loss, self.d_optimizer, variables)
@@ -379,11 +432,11 @@ class ProGAN(GAN):
         return loss, wasserstein, penalty, drift
 
     def generator_update(self, batch, stage, alpha):
-        """One generator update at a stage with ``batch`` fresh latents; returns the loss."""
+        """One generator update at ``stage`` with ``batch`` fresh latents; returns the loss."""
         z = self.noise(batch)
-        variables = self.generator.trainable_variables
+        variables = self.stage_variables(self.generator, stage)
         with tf.GradientTape() as tape:
-            fake = self.grown_images(self.generator, z, stage, alpha, training=True)
+            fake = nets.stage_images(self.generator, z, stage, alpha, training=True)
             loss = self.g_loss_fn(self.critic_scores(self.augment_images(fake), stage, alpha))
         self.apply_loss(tape, loss, self.g_optimizer, variables)
         return loss
@@ -393,7 +446,7 @@ class ProGAN(GAN):
         real = self.unpack_data(data)
         batch = tf.shape(real)[0]
         # The position of the images seen before this batch.
-        stage, alpha = self.growth_tensors(self.images_seen.value)
+        stage, alpha = self._position()
 
         def critic(fake=None):
             d_loss, wasserstein, penalty, drift = self.critic_update(real, stage, alpha, fake)
@@ -404,11 +457,14 @@ class ProGAN(GAN):
             return d_loss
 
         if self.reuse_fakes:
-            _, g_loss = self.adversarial_step(
-                lambda: self.grown_images(self.generator, self.noise(batch), stage, alpha, training=True),
-                critic,
-                lambda fake: self.g_loss_fn(self.critic_scores(self.augment_images(fake), stage, alpha)),
-            )
+            # GAN.adversarial_step's schedule (one generator pass scored by the
+            # updated critic), with the stage's generator variables only.
+            with tf.GradientTape() as tape:
+                fake = nets.stage_images(self.generator, self.noise(batch), stage, alpha, training=True)
+                with tape.stop_recording():
+                    critic(fake)
+                g_loss = self.g_loss_fn(self.critic_scores(self.augment_images(fake), stage, alpha))
+            self.apply_loss(tape, g_loss, self.g_optimizer, self.stage_variables(self.generator, stage))
         else:
             critic()
             g_loss = self.generator_update(batch, stage, alpha)
@@ -418,20 +474,21 @@ class ProGAN(GAN):
         seen = self.images_seen.value + tf.cast(batch, tf.int64) * replicas
         assign_variables([(self.images_seen, seen)])
         logs = {m.name: m.result() for m in self.metrics}
-        logs["stage"] = tf.cast(stage, tf.float32)
+        logs["stage"] = tf.constant(float(stage))
         logs["alpha"] = alpha
         return logs
 
     def test_step(self, data):
         self._check_compiled()
         real = self.unpack_data(data)
-        batch = tf.shape(real)[0]
-        stage, alpha = self.growth_tensors(self.images_seen.value)
+        stage, alpha = self._position()
         # Evaluation noise (latents and eps) never comes from the training seed generator.
-        fake = self.grown_images(self.generator, self.noise(batch, self.eval_seed_generator), stage, alpha)
+        z = self.noise(tf.shape(real)[0], self.eval_seed_generator)
+        fake = nets.stage_images(self.generator, z, stage, alpha)
         real = self.real_at_stage(real, stage, alpha)
-        eps = self.penalty_eps(batch, self.eval_seed_generator)
-        real_out, fake_out, penalty = self._critic_outputs(real, fake, real, fake, eps, stage, alpha)
+        real_out, fake_out, penalty = self.critic_outputs(
+            real, fake, stage, alpha, self.eval_seed_generator, training=False
+        )
         drift = tf.reduce_mean(tf.square(tf.cast(real_out, "float32")))
         self.d_loss_tracker.update_state(
             self.d_loss_fn(real_out, fake_out) + self.gp_weight * penalty + self.drift_weight * drift
@@ -449,7 +506,7 @@ class ProGAN(GAN):
         """A plain ``keras.Model`` ``z -> images`` of a ProGAN generator's last stage (its layers, shared)."""
         views = self._full_resolution_views
         if id(network) not in views:
-            views[id(network)] = keras.Model(network.inputs, network.outputs[-1], name=f"{network.name}_full")
+            views[id(network)] = keras.Model(network.inputs[0], network.outputs[-1], name=f"{network.name}_full")
         return views[id(network)]
 
     def sampling_generator(self, use_ema=True):

@@ -25,7 +25,9 @@ at run time by He's constant), the generator pixel-normalizes its features
 minibatch standard deviation (``MinibatchStdDev``). Images leave every
 ``to_rgb`` through tanh, so every stage's images and their blends lie in
 [-1, 1] like every family's (the paper's outputs are linear and clipped for
-display). The generator uses only TFLite builtin ops (fully connected, conv,
+display). The layers are registered as serializable under the package
+``keras_gans.progan`` (``keras_gans.progan>EqualizedDense``...). The
+generator uses only TFLite builtin ops (fully connected, conv,
 nearest resize, mean, rsqrt, leaky relu, tanh).
 
 Default networks (``width=64``, ``max_width=512``, ``latent_dim=128``),
@@ -104,7 +106,7 @@ def _fan_in_scale(gain, fan_in):
     return float(gain) / math.sqrt(fan_in)
 
 
-@keras.saving.register_keras_serializable(package="keras_gans")
+@keras.saving.register_keras_serializable(package="keras_gans.progan")
 class EqualizedDense(keras.layers.Layer):
     """A dense layer with equalized learning rate.
 
@@ -156,7 +158,7 @@ class EqualizedDense(keras.layers.Layer):
         return {**super().get_config(), "units": self.units, "gain": self.gain, "use_bias": self.use_bias}
 
 
-@keras.saving.register_keras_serializable(package="keras_gans")
+@keras.saving.register_keras_serializable(package="keras_gans.progan")
 class EqualizedConv2D(keras.layers.Layer):
     """A stride-1 "same" convolution with equalized learning rate (see ``EqualizedDense``).
 
@@ -207,7 +209,7 @@ class EqualizedConv2D(keras.layers.Layer):
         }
 
 
-@keras.saving.register_keras_serializable(package="keras_gans")
+@keras.saving.register_keras_serializable(package="keras_gans.progan")
 class PixelNormalization(keras.layers.Layer):
     """Scale each pixel's feature vector to unit mean square: ``x / sqrt(mean_c(x**2) + epsilon)``.
 
@@ -243,7 +245,7 @@ class PixelNormalization(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
-@keras.saving.register_keras_serializable(package="keras_gans")
+@keras.saving.register_keras_serializable(package="keras_gans.progan")
 class MinibatchStdDev(keras.layers.Layer):
     """Append the minibatch standard deviation as one more feature map.
 
@@ -545,3 +547,23 @@ def stage_scores(discriminator, images, stage, alpha=1.0, training=False):
         for s in range(stage - 1, 0, -1):
             x = block(s)(x, training=training)
     return block(0)(x, training=training)
+
+
+def stage_layers(network, stage):
+    """The nested models the path of ``stage`` runs, in a ``progan_generator`` or ``progan_discriminator``.
+
+    Its blocks up to the stage's, its head and, from stage 1 on, the
+    previous stage's head (the fade-in blends it). A stage's update trains
+    these and no other layer.
+
+    Example:
+        >>> g = progan_generator(16, (28, 28, 1), width=8, max_width=16)
+        >>> [layer.name for layer in stage_layers(g, 1)]
+        ['block_7x7', 'block_14x14', 'to_rgb_7x7', 'to_rgb_14x14']
+    """
+    names = {layer.name for layer in network.layers}
+    head = "to_rgb" if any(name.startswith("to_rgb_") for name in names) else "from_rgb"
+    sides = generator_resolutions(network) if head == "to_rgb" else discriminator_resolutions(network)
+    wanted = [f"block_{_tag(side)}" for side in sides[: stage + 1]]
+    wanted += [f"{head}_{_tag(side)}" for side in sides[max(stage - 1, 0) : stage + 1]]
+    return [network.get_layer(name) for name in wanted]
