@@ -124,12 +124,127 @@ def replica_share(draw, batch):
     return draw(batch * replicas)[start : start + batch]
 
 
-def check_precision(precision):
+#: ``/proc/cpuinfo`` flags of CPUs that compute bfloat16 faster than float32:
+#: AMX tiles (``amx_bf16``) or AVX-512 bfloat16 dot products (``avx512_bf16``).
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_flags(path="/proc/cpuinfo"):
+    """The CPU's feature flags as one space-separated string (``""`` where unreadable).
+
+    Reads the first ``flags`` line of ``path`` (Linux); elsewhere nothing is
+    known, so ``precision="auto"`` resolves to float32 there.
+    """
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _gpu_capabilities():
+    capabilities = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        capabilities.append(tuple(details.get("compute_capability") or (0, 0)))
+    return capabilities
+
+
+def auto_precision(flags=None, gpu_capabilities=None):
+    """What ``precision="auto"`` resolves to: ``"mixed_bfloat16"`` or ``"float32"``.
+
+    bfloat16 where the hardware computes it natively: a GPU of compute
+    capability 8.0 or later (the training then runs on it), or a CPU whose
+    flags include ``amx_bf16`` or ``avx512_bf16``. float32 elsewhere, where
+    bfloat16 would be emulated and slower.
+
+    Args:
+        flags: the CPU flags as ``/proc/cpuinfo`` writes them (a
+            space-separated string); None reads this machine's.
+        gpu_capabilities: list of ``(major, minor)`` compute capabilities of
+            the visible GPUs; None asks TensorFlow.
+
+    Example:
+        >>> auto_precision("fpu sse2 avx512f avx512_bf16", gpu_capabilities=[])
+        'mixed_bfloat16'
+        >>> auto_precision("fpu sse2 avx2", gpu_capabilities=[])
+        'float32'
+    """
+    capabilities = _gpu_capabilities() if gpu_capabilities is None else list(gpu_capabilities)
+    if capabilities:
+        return "mixed_bfloat16" if all(tuple(c) >= (8, 0) for c in capabilities) else "float32"
+    words = set((cpu_flags() if flags is None else flags).split())
+    return "mixed_bfloat16" if words.intersection(BF16_CPU_FLAGS) else "float32"
+
+
+def check_precision(precision, flags=None, gpu_capabilities=None):
+    """Validate a ``precision`` argument and resolve ``"auto"`` (see ``auto_precision``).
+
+    Returns:
+        One of ``PRECISIONS``: the policy the networks are built with.
+    """
+    if precision == "auto":
+        return auto_precision(flags, gpu_capabilities)
     if precision not in PRECISIONS:
         raise ValueError(
-            f"precision must be one of {PRECISIONS}, got {precision!r}."
+            f"precision must be 'auto' or one of {PRECISIONS}, got {precision!r}."
         )
     return precision
+
+
+def _per_example_types():
+    from keras_gans.networks.layers import InstanceNormalization, ReflectionPadding2D
+    from keras_gans.networks.spectral_norm import SpectralConv2D, SpectralDense
+
+    L = keras.layers
+    names = (
+        "InputLayer", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
+        "Conv3DTranspose", "DepthwiseConv2D", "SeparableConv2D", "Dense", "EinsumDense",
+        "Embedding", "Activation", "LeakyReLU", "ReLU", "PReLU", "ELU", "Softmax", "Flatten",
+        "Reshape", "Permute", "Concatenate", "Add", "Subtract", "Multiply", "Average",
+        "Maximum", "Minimum", "Dot", "Dropout", "SpatialDropout2D", "GaussianDropout",
+        "GaussianNoise", "LayerNormalization", "GroupNormalization", "UnitNormalization",
+        "ZeroPadding2D", "Cropping2D", "UpSampling2D", "MaxPooling2D", "AveragePooling2D",
+        "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Rescaling", "Identity",
+    )
+    found = {getattr(L, n) for n in names if hasattr(L, n)}
+    return found | {SpectralConv2D, SpectralDense, ReflectionPadding2D, InstanceNormalization}
+
+
+def batch_coupled_layers(model):
+    """Names of the layers of ``model`` that may mix the examples of a batch.
+
+    A layer counts as per-example when its type is one whose output for an
+    example depends on that example alone (convolutions, dense layers,
+    activations, layer / group / instance norm, spectral-norm layers, padding,
+    pooling, dropout...), matched exactly, not by subclass: a subclass may
+    override ``call``. Nested functional and ``Sequential`` models are
+    searched. Every other layer is listed: ``BatchNormalization`` (batch
+    statistics), a minibatch-deviation layer, any custom layer.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> batch_coupled_layers(kg.networks.dcgan_discriminator((28, 28, 1)))[:1]
+        ['down1_norm']
+        >>> batch_coupled_layers(kg.networks.dcgan_discriminator((28, 28, 1), normalization="layer"))
+        []
+    """
+    from keras.src.models.functional import Functional
+
+    per_example = _per_example_types()
+    found = []
+    stack = [model]
+    while stack:
+        layer = stack.pop(0)
+        if type(layer) in (Functional, keras.Sequential):
+            # Calling one runs its layers, nothing else.
+            stack.extend(layer.layers)
+        elif type(layer) not in per_example:
+            found.append(layer.name)
+    return found
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -154,9 +269,13 @@ class GAN(keras.Model):
         image_shape: tuple ``(height, width, channels)``; inferred from
             ``generator`` when given.
         seed: int or None, seed of the training noise (None: a random seed).
-        precision: ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``,
-            the dtype policy of the default networks. Set per network, never
-            globally; outputs stay float32.
+        precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``
+            or ``"auto"``, the dtype policy of the default networks. Set per
+            network, never globally; outputs stay float32. ``"auto"`` is
+            ``"mixed_bfloat16"`` where the hardware computes bfloat16 natively
+            (a CPU with ``amx_bf16`` or ``avx512_bf16``, a GPU of compute
+            capability 8.0+) and ``"float32"`` elsewhere (``auto_precision``);
+            the config records the resolved policy.
         reuse_fakes: bool. False (the default, the keras.io examples'
             schedule): the generator update draws fresh latents and runs the
             generator again. True: it scores, with the just-updated
@@ -435,14 +554,49 @@ class GAN(keras.Model):
             images = self.augment_images(images)
         return network([images, *conditions] if conditions else images, training=training)
 
+    def fuses_discriminator(self, network=None):
+        """Whether the discriminator update scores real and fake images in one call of ``network``.
+
+        True when no layer of the network mixes the examples of a batch
+        (``batch_coupled_layers`` finds none: WGAN-GP's critic, spectral-norm
+        discriminators without batch norm). One call on the concatenated
+        batch then gives each example the score two calls would, with half
+        the kernel launches. A network with batch norm is called on each
+        batch alone, so real and fake images keep batch statistics of their own.
+
+        Args:
+            network: the discriminator (default ``self.discriminator``).
+        """
+        network = self.discriminator if network is None else network
+        return not batch_coupled_layers(network)
+
+    def input_gradient_scale(self):
+        """The factor input-gradient penalties scale their network's output by, or None.
+
+        Under ``mixed_float16`` the discriminator's optimizer scales its
+        loss (``LossScaleOptimizer``) so float16 gradients do not underflow;
+        a gradient with respect to the images (R1) needs the same scaling on
+        its own backward pass: the output is multiplied by the current loss
+        scale before that gradient and the gradient divided by it after.
+        None (no scaling) for other policies.
+        """
+        if isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
+            return tf.cast(tf.stop_gradient(self.d_optimizer.scale_loss(tf.constant(1.0))), "float32")
+        return None
+
     def discriminator_outputs(self, real, fake, conditions=(), network=None):
         """The discriminator's outputs inside its update, and the R1 term.
 
-        Both batches pass through ``augment_images``; the R1 penalty (when
-        ``r1_weight > 0``, on every ``r1_every``-th update) is the squared
-        gradient of the outputs with respect to the augmented real images,
-        from the same forward pass. ADA's statistics of ``sign(D(real))`` are
-        accumulated here.
+        Both batches pass through ``augment_images`` (real first, then fake,
+        each with its own random draws); a network that scores examples
+        independently (``fuses_discriminator``) is then called once on the
+        concatenated batch and its output split, otherwise once per batch.
+        The R1 penalty (when ``r1_weight > 0``, on every ``r1_every``-th
+        update) is the squared gradient of the outputs with respect to the
+        augmented real images (loss-scaled under ``mixed_float16``, see
+        ``input_gradient_scale``), from the same forward pass when
+        ``r1_every == 1``. ADA's statistics of ``sign(D(real))`` are
+        accumulated here, from the real outputs.
 
         Call it inside the update's ``GradientTape``.
 
@@ -451,27 +605,48 @@ class GAN(keras.Model):
             term to add to the loss, or None when R1 is off.
         """
         network = self.discriminator if network is None else network
+        fused = self.fuses_discriminator(network)
+        conditions = list(conditions)
 
-        def inputs(x):
-            return [x, *conditions] if conditions else x
+        def inputs(x, conds):
+            return [x, *conds] if conds else x
 
         real_in = self.augment_images(real)
         fake_in = self.augment_images(fake)
         penalty = None
 
+        def score(real_x):
+            # (real_out, fake_out); fake_out is None when fake needs a call of its own.
+            if not fused:
+                return network(inputs(real_x, conditions), training=True), None
+            both = tf.concat([real_x, tf.cast(fake_in, real_x.dtype)], axis=0)
+            doubled = [tf.concat([c, c], axis=0) for c in conditions]
+            out = network(inputs(both, doubled), training=True)
+            n = tf.shape(real_x)[0]
+            return out[:n], out[n:]
+
+        scale = self.input_gradient_scale() if self.r1_weight else None
+
+        def scaled_sum(out):
+            total = tf.reduce_sum(tf.cast(out, "float32"))
+            return total if scale is None else total * scale
+
         def squared_gradient(tape, total, x):
-            grad = tape.gradient(total, x)
-            return tf.reduce_mean(tf.reduce_sum(tf.square(tf.cast(grad, "float32")), axis=[1, 2, 3]))
+            grad = tf.cast(tape.gradient(total, x), "float32")
+            if scale is not None:
+                grad = grad / scale
+            return tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3]))
 
         if self.r1_weight and self.r1_every == 1:
-            # Every update: the gradient of the forward pass the loss uses.
+            # Every update: the gradient of the forward pass the loss uses
+            # (through the concatenation when fused: the real rows' part).
             with tf.GradientTape() as r1_tape:
                 r1_tape.watch(real_in)
-                real_out = network(inputs(real_in), training=True)
-                total = tf.reduce_sum(tf.cast(real_out, "float32"))
+                real_out, fake_out = score(real_in)
+                total = scaled_sum(real_out)
             value, due = squared_gradient(r1_tape, total, real_in), tf.constant(True)
         else:
-            real_out = network(inputs(real_in), training=True)
+            real_out, fake_out = score(real_in)
         if self.r1_weight and self.r1_every > 1:
             # Lazy: a pass of its own on the due updates only (StyleGAN2's
             # separate regularization pass), skipped by the conditional.
@@ -479,7 +654,7 @@ class GAN(keras.Model):
                 x = tf.identity(real_in)  # this branch's own tensor, for the tape to watch
                 with tf.GradientTape() as r1_tape:
                     r1_tape.watch(x)
-                    total = tf.reduce_sum(tf.cast(network(inputs(x), training=True), "float32"))
+                    total = scaled_sum(network(inputs(x, conditions), training=True))
                 return squared_gradient(r1_tape, total, x)
 
             due = tf.equal(self.d_optimizer.iterations % self.r1_every, 0)
@@ -487,7 +662,8 @@ class GAN(keras.Model):
         if self.r1_weight:
             self.r1_tracker.update_state(value, sample_weight=tf.cast(due, "float32"))
             penalty = (0.5 * self.r1_weight * self.r1_every) * value
-        fake_out = network(inputs(fake_in), training=True)
+        if fake_out is None:
+            fake_out = network(inputs(fake_in, conditions), training=True)
         if self.augment == augment_lib.ADA:
             self._record_ada(real_out)
         return real_out, fake_out, penalty

@@ -63,3 +63,71 @@ def _generator_inputs(gan, data):
         return data[0][:2]
     z = gan.sample_latent(2, seed=0)
     return [z, np.array([1, 2], "int32")] if gan.family == "cgan" else z
+
+
+# ---------------------------------------------------------------- precision="auto"
+@pytest.mark.parametrize("flags, gpus, expected", [
+    ("fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni", [], "mixed_bfloat16"),  # AVX512-BF16 (Zen 4, Cooper Lake)
+    ("fpu sse2 avx512f amx_tile amx_bf16 amx_int8", [], "mixed_bfloat16"),  # AMX (Sapphire Rapids)
+    ("fpu sse2 avx2 avx512f avx512_vnni", [], "float32"),  # AVX-512 without bfloat16
+    ("fpu sse2 xavx512_bf16 amx_bf16x", [], "float32"),  # whole flags only
+    ("", [], "float32"),  # nothing known (no /proc/cpuinfo)
+    ("fpu sse2 avx2", [(8, 0)], "mixed_bfloat16"),  # an Ampere-or-later GPU trains
+    ("fpu avx512_bf16", [(7, 0)], "float32"),  # a V100 emulates bfloat16
+])
+def test_auto_precision_reads_the_hardware_flags(flags, gpus, expected):
+    assert kg.models.gan.auto_precision(flags, gpu_capabilities=gpus) == expected
+    assert kg.models.gan.check_precision("auto", flags, gpus) == expected
+
+
+def test_check_precision_passes_explicit_policies_and_refuses_others():
+    for name in ("float32", "mixed_bfloat16", "mixed_float16"):
+        assert kg.models.gan.check_precision(name, "avx512_bf16", []) == name
+    with pytest.raises(ValueError, match="precision must be 'auto' or one of"):
+        kg.models.gan.check_precision("bfloat16")
+
+
+def test_cpu_flags_reads_the_flags_line_of_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx512f avx512_bf16\nbugs\t\t: none\n")
+    assert kg.models.gan.cpu_flags(str(info)) == "fpu avx512f avx512_bf16"
+    assert kg.models.gan.cpu_flags(str(tmp_path / "missing")) == ""
+
+
+def test_auto_builds_and_records_the_resolved_policy():
+    resolved = kg.models.gan.auto_precision()
+    gan = kg.models.DCGAN(latent_dim=16, width=8, precision="auto")
+    assert gan.precision == resolved and gan.get_config()["precision"] == resolved
+    assert gan.generator.get_layer("project").dtype_policy.name == resolved
+    again = kg.models.DCGAN.from_config(gan.get_config())
+    assert again.precision == resolved
+
+
+# ---------------------------------------------------------------- R1 under mixed_float16
+def _small_gradient_critic(dtype):
+    """D(x) = w2 . lrelu(W1 flat(x)) with small weights: input gradients of order 1e-8."""
+    images = keras.Input((28, 28, 1), name="images")
+    x = keras.layers.Flatten(dtype=dtype)(images)
+    x = keras.layers.Dense(32, dtype=dtype, name="hidden")(x)
+    x = keras.layers.LeakyReLU(0.2, dtype=dtype)(x)
+    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
+    model = keras.Model(images, logits, name="discriminator")
+    rng = np.random.default_rng(0)
+    model.get_layer("hidden").set_weights([rng.normal(0, 5e-5, (784, 32)).astype("float32"), np.zeros(32, "float32")])
+    model.get_layer("logits").set_weights([rng.normal(0, 5e-5, (32, 1)).astype("float32"), np.zeros(1, "float32")])
+    return model
+
+
+@pytest.mark.parametrize("r1_every", [1, 2])
+def test_r1_under_mixed_float16_matches_float32(r1_every, fmnist_test):
+    real = tf.constant(scaled(fmnist_test[0][:8]))
+    penalties = {}
+    for precision, dtype in (("float32", None), ("mixed_float16", "mixed_float16")):
+        gan = kg.models.DCGAN(latent_dim=8, width=4, precision=precision, seed=0, r1_weight=1.0,
+                              r1_every=r1_every, discriminator=_small_gradient_critic(dtype))
+        gan.compile()
+        _, _, penalty = gan.discriminator_outputs(real, real[::-1])
+        penalties[precision] = float(penalty)
+    # float16's smallest normal number is 6e-5: unscaled, these gradients (1e-8) vanish.
+    assert 0 < penalties["float32"] < 1e-10
+    np.testing.assert_allclose(penalties["mixed_float16"], penalties["float32"], rtol=2e-2)
