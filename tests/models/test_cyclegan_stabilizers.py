@@ -185,42 +185,41 @@ def test_translate_preview_call_and_export_use_the_ema_generators_unless_told_no
 # ---------------------------------------------------------------- DiffAugment
 def probed(augment, pool_size=0):
     return tiny(augment=augment, pool_size=pool_size, discriminator=probe_critic("d_b"),
-                discriminator_a=probe_critic("d_a"))
+                discriminator_a=probe_critic("d_a"), compile_kwargs={"run_eagerly": True})
 
 
 def shown(gan, a, b):
-    """One eager step; what each discriminator was shown and what it would see unaugmented.
+    """One eager fit step; the images each discriminator was shown and what they would be unaugmented.
 
-    Per discriminator, in order: the translation in the generator update,
-    then the reals and the (unpooled, pool_size=0) translation in its own update.
+    Per discriminator, in order: the translations in the generator update,
+    then the reals and the (unpooled, pool_size=0) translations in its own
+    update (whether it scores those two in one call or in two).
     """
     fake_b = gan.generator(a, training=True).numpy()  # G and F are deterministic
     fake_a = gan.generator_ba(b, training=True).numpy()
     for d in (gan.discriminator, gan.discriminator_a):
         d.probe.seen.clear()
-    gan.train_step((tf.constant(a), tf.constant(b)))
-    return {"d_b": (gan.discriminator.probe.seen, [fake_b, b, fake_b]),
-            "d_a": (gan.discriminator_a.probe.seen, [fake_a, a, fake_a])}
+    gan.fit(tf.data.Dataset.from_tensors((a, b)), epochs=1, verbose=0)
+    return {"d_b": (np.concatenate(gan.discriminator.probe.seen), np.concatenate([fake_b, b, fake_b])),
+            "d_a": (np.concatenate(gan.discriminator_a.probe.seen), np.concatenate([fake_a, a, fake_a]))}
 
 
 def test_augment_transforms_reals_and_translations_before_every_discriminator_call(domains):
     a, b = (x[:4] for x in domains)
     # Without augment each discriminator sees exactly its inputs: the control.
     for name, (seen, originals) in shown(probed(None), a, b).items():
-        assert len(seen) == 3, name
-        for got, original in zip(seen, originals):
-            np.testing.assert_allclose(got, original, atol=1e-6, err_msg=name)
-    # Cutout: every image is its input with one square blanked, in both updates.
+        np.testing.assert_allclose(seen, originals, atol=1e-6, err_msg=name)
+    # Cutout: every image (reals and translations, both updates) is its input
+    # with one square blanked.
     for name, (seen, originals) in shown(probed("cutout"), a, b).items():
-        assert len(seen) == 3, name
-        for i, (got, original) in enumerate(zip(seen, originals)):
-            kept = np.isclose(got, original, atol=1e-6)
-            assert np.all(kept | (got == 0)), (name, i)
-            assert np.all((~kept).reshape(len(got), -1).any(axis=1)), (name, i)  # each image cut
-    # The full policy moves every batch away from what came in.
+        assert seen.shape == originals.shape == (12, *SHAPE), name
+        kept = np.isclose(seen, originals, atol=1e-6)
+        assert np.all(kept | (seen == 0)), name
+        assert np.all((~kept).reshape(12, -1).any(axis=1)), name  # each image cut
+    # The full policy moves every image away from what came in.
     for name, (seen, originals) in shown(probed("translation,cutout,color"), a, b).items():
-        for got, original in zip(seen, originals):
-            assert not np.allclose(got, original, atol=1e-3), name
+        moved = ~np.isclose(seen, originals, atol=1e-3).reshape(12, -1).all(axis=1)
+        assert moved.all(), name
 
 
 def test_the_pools_store_translations_before_augmentation(domains):
@@ -255,11 +254,19 @@ def test_ada_p_follows_both_discriminators_one_image_per_real_and_one_count_per_
 
 
 # ---------------------------------------------------------------- a compiled fit with all of them
+COMPILED = {**ALL_ON, "augment": "ada", "ada_interval": 2, "ada_kimg": 0.16,
+            # A target below any r_t the untrained discriminators give, so p rises.
+            "ada_target": -0.99}
+
+
 @pytest.fixture(scope="module")
 def trained(pairs):
-    """Every stabilizer on, four compiled steps of 4 pairs (R1 due on steps 0 and 2)."""
+    """Every stabilizer on (ADA for augment), four compiled steps of 4 pairs.
+
+    R1 is due on steps 0 and 2; ADA adjusts p after steps 2 and 4.
+    """
     keras.utils.set_random_seed(3)
-    gan = tiny(**ALL_ON)
+    gan = tiny(**COMPILED)
     before = {key: weights_of(getattr(gan, key)) for key in gan.network_keys}
     kernels = {d.name: [l.kernel.numpy().copy() for l in spectral_layers(d)]
                for d in (gan.discriminator, gan.discriminator_a)}
@@ -269,7 +276,7 @@ def trained(pairs):
 
 def test_fit_with_every_stabilizer_trains_all_four_networks(trained):
     gan, history = trained["gan"], trained["history"]
-    assert set(history) == {"d_loss", "g_loss", "cycle_loss", "identity_loss", "r1"}
+    assert set(history) == {"d_loss", "g_loss", "cycle_loss", "identity_loss", "r1", "ada_p"}
     assert all(np.isfinite(v[0]) for v in history.values())
     for key in gan.network_keys:
         net = getattr(gan, key)
@@ -288,6 +295,14 @@ def test_spectral_norm_keeps_both_discriminators_at_unit_norm(trained):
             assert not np.allclose(layer.kernel.numpy(), kernel0)
             normalized = layer.normalized_kernel().numpy().reshape(-1, layer.kernel.shape[-1])
             assert abs(sigma_max(normalized) - 1.0) < 2e-3, layer.path
+
+
+def test_ada_adjusts_p_every_ada_interval_steps_in_the_compiled_step(trained):
+    gan = trained["gan"]
+    # Two adjustments, each after 2 steps of 4 reals per domain: p = 2 * 16 / 160.
+    np.testing.assert_allclose(float(gan.ada_p.numpy()), 0.2, rtol=1e-6)
+    np.testing.assert_array_equal(gan.ada_stats.numpy(), [0.0, 0.0, 0.0])
+    assert 0 < trained["history"]["ada_p"][0] < 0.2  # the epoch's mean of p
 
 
 def test_r1_is_computed_on_due_steps_for_both_discriminators(trained):
@@ -314,6 +329,8 @@ def optimizer_state(gan):
 
 def test_a_saved_run_resumes_both_averages_the_norms_and_p_exactly(pairs, tmp_path):
     # Eager steps keep this fast; the compiled step is the one `trained` runs.
+    # Epochs of two steps: R1 is due on steps 0 and 2, one on each side of the save.
+    pairs = pairs.take(2)
     whole = twin()
     whole.fit(pairs, epochs=2, verbose=0)
 
@@ -328,14 +345,15 @@ def test_a_saved_run_resumes_both_averages_the_norms_and_p_exactly(pairs, tmp_pa
     for key, value in optimizer_state(first).items():
         np.testing.assert_array_equal(optimizer_state(loaded)[key], value, err_msg=key)
     np.testing.assert_array_equal(loaded.seed_generator.state.numpy(), first.seed_generator.state.numpy())
-    assert int(loaded.ema_updates.numpy()) == 4
+    assert int(loaded.ema_updates.numpy()) == 2
     assert float(loaded.ada_p.numpy()) == float(first.ada_p.numpy()) > 0
     ema_ba = {v.path for v in loaded.ema_generator_ba.weights}
     assert ema_ba and ema_ba <= {v.path for v in loaded.variables}
 
     loaded.run_eagerly = True
     loaded.fit(pairs, epochs=1, verbose=0)
-    assert int(loaded.ema_updates.numpy()) == int(whole.ema_updates.numpy()) == 8
+    assert int(loaded.ema_updates.numpy()) == int(whole.ema_updates.numpy()) == 4
+    assert float(loaded.r1_tracker.count.numpy()) == 2  # the due step after the save, both discriminators
     for a, b in zip(whole.variables, loaded.variables):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
     for key, value in optimizer_state(whole).items():
