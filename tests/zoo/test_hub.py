@@ -2,9 +2,21 @@
 
 The hub is ``tests.zoo.hub_server.HubServer``, a real HTTP server on 127.0.0.1
 that speaks the endpoints huggingface_hub calls (resolve, HEAD metadata,
-create, preupload, commit); ``HF_ENDPOINT`` points the real client at it.
+create, preupload, the LFS batch API and its storage host, commit);
+``HF_ENDPOINT`` points the real client at it. It answers preupload as the hub
+does, so a preset's ``model.weights.h5`` goes through LFS (``*.h5`` is in a
+new repository's ``.gitattributes``).
+
+huggingface_hub uploads LFS files through Xet when ``hf_xet`` is installed
+(it is a dependency on x86-64 and arm64); the loopback hub speaks the LFS
+batch API, not Xet's content-addressed storage, so these tests set
+``HF_HUB_DISABLE_XET``, the client's own switch, and its classic LFS path
+runs: preupload -> LFS batch -> PUT -> verify -> commit. The Xet path is not
+exercised here.
 """
 
+import base64
+import hashlib
 import json
 import os
 import uuid
@@ -31,8 +43,13 @@ def hub_server():
 
 @pytest.fixture(autouse=True)
 def hub_env(hub_server, tmp_path, monkeypatch):
-    """HF_ENDPOINT on the loopback hub, an empty hub cache per test, a dummy token."""
+    """HF_ENDPOINT on the loopback hub, an empty hub cache per test, a dummy token, no Xet."""
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_ENDPOINT", hub_server.url)
+    # huggingface_hub reads HF_HUB_DISABLE_XET when it is imported: set both the variable and its constant.
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_TOKEN", "hf_loopback_test_token")
@@ -114,9 +131,18 @@ def test_round_trip_through_the_hub_restores_everything_and_continues_training(h
     pushed = zoo.upload(folder, f"hf://{repo_id}")
     oid = hub_server.repos[repo_id]["branches"]["main"]
     assert pushed == f"hf://{repo_id}@{oid}"
-    assert set(hub_server.files(repo_id)) == set(os.listdir(folder))
-    calls = [c for c in hub_server.requests if c[0] == "POST" and repo_id in c[1]]
-    assert calls == [("POST", f"/api/models/{repo_id}/preupload/main"), ("POST", f"/api/models/{repo_id}/commit/main")]
+    # Beside the hub's own .gitattributes (its initial commit), the preset's files; the weights in LFS.
+    assert set(hub_server.files(repo_id)) == set(os.listdir(folder)) | {".gitattributes"}
+    assert hub_server.lfs_files(repo_id) == {"model.weights.h5"}
+    calls = [c for c in hub_server.requests if c[0] in ("POST", "PUT") and (repo_id in c[1] or "lfs-storage" in c[1])]
+    sha = hashlib.sha256(open(os.path.join(folder, "model.weights.h5"), "rb").read()).hexdigest()
+    assert calls == [
+        ("POST", f"/api/models/{repo_id}/preupload/main"),
+        ("POST", f"/{repo_id}.git/info/lfs/objects/batch"),
+        ("PUT", f"/lfs-storage/upload/{sha}"),
+        ("POST", f"/{repo_id}.git/info/lfs/objects/verify"),
+        ("POST", f"/api/models/{repo_id}/commit/main"),
+    ]
 
     loaded = zoo.load_gan(f"hf://{repo_id}")
     assert type(loaded) is kg.models.DCGAN and loaded.compiled
@@ -126,7 +152,9 @@ def test_round_trip_through_the_hub_restores_everything_and_continues_training(h
     resolves = [(m, p) for m, p in hub_server.requests if repo_id in p and "/resolve/" in p]
     assert resolves[0] == ("HEAD", f"/{repo_id}/resolve/main/metadata.json")
     later = [p for m, p in resolves if not p.endswith("/metadata.json")]
-    assert len(later) == 8 and all(f"/resolve/{oid}/" in p for p in later)  # HEAD + GET of 4 files
+    # HEAD + GET of 3 regular files; HEAD of the weights, whose redirect names the storage host it is read from.
+    assert len(later) == 7 and all(f"/resolve/{oid}/" in p for p in later)
+    assert ("GET", f"/lfs-storage/objects/{sha}") in hub_server.requests
 
     generator = zoo.load_generator(f"hf://{repo_id}")
     z = np.random.default_rng(1).normal(size=(3, 8)).astype("float32")
@@ -278,3 +306,73 @@ def test_a_cyclegan_preset_keeps_all_four_networks_and_optimizers(tmp_path):
         preset.save_preset(gan, str(tmp_path / "no_inputs"))
     assert not os.path.exists(tmp_path / "no_inputs")
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".")]
+
+
+def test_weights_over_the_size_threshold_go_through_lfs_and_come_back_byte_identical(hub_server, tmp_path):
+    """A repository whose .gitattributes does not name *.h5: the hub still wants a 10 MiB file in LFS."""
+    import huggingface_hub
+
+    from tests.zoo.hub_server import LFS_SIZE
+
+    gan = kg.models.DCGAN(latent_dim=64, image_shape=(28, 28, 1), width=96, seed=3)
+    folder = preset.save_preset(gan, str(tmp_path / "big"), n_samples=0)
+    weights = os.path.join(folder, "model.weights.h5")
+    assert os.path.getsize(weights) >= LFS_SIZE
+    repo_id = repo()
+    api = huggingface_hub.HfApi(endpoint=hub_server.url)
+    api.create_repo(repo_id)
+    api.upload_file(path_or_fileobj=b"*.bin filter=lfs diff=lfs merge=lfs -text\n", path_in_repo=".gitattributes",
+                    repo_id=repo_id)
+    puts = sum(1 for method, _ in hub_server.requests if method == "PUT")
+
+    pushed = zoo.upload(folder, f"hf://{repo_id}")
+    assert hub_server.lfs_files(repo_id) == {"model.weights.h5"}  # by its size alone
+    assert sum(1 for method, _ in hub_server.requests if method == "PUT") == puts + 1
+
+    # Back from the hub: every file byte for byte, each matching the manifest's sha256.
+    fetched, where = hub.snapshot(pushed)
+    assert where == pushed
+    manifest = json.loads(open(os.path.join(folder, "metadata.json")).read())["files"]
+    for file, record in manifest.items():
+        data = open(os.path.join(fetched, file), "rb").read()
+        assert data == open(os.path.join(folder, file), "rb").read(), file
+        assert hashlib.sha256(data).hexdigest() == record["sha256"], file
+    preset.verify_files(fetched, json.loads(open(os.path.join(fetched, "metadata.json")).read()), where)
+
+    # The same weights again: the LFS batch answers that the hub holds them, and nothing is sent.
+    again = zoo.upload(folder, f"hf://{repo_id}", commit_message="same weights")
+    assert again != pushed and sum(1 for method, _ in hub_server.requests if method == "PUT") == puts + 1
+    assert hub_server.files(repo_id)["model.weights.h5"] == open(weights, "rb").read()
+
+
+def test_the_loopback_hub_refuses_commits_the_hub_refuses(hub_server):
+    """An lfsFile whose object was never uploaded, or weights inlined in the commit: refused, nothing committed.
+
+    So the tests above would fail if the client skipped the LFS upload or sent the weights inline.
+    """
+    import urllib.error
+    import urllib.request
+
+    import huggingface_hub
+
+    repo_id = repo()
+    huggingface_hub.HfApi(endpoint=hub_server.url).create_repo(repo_id)
+
+    def commit(entry):
+        header = {"key": "header", "value": {"summary": "x", "description": ""}}
+        body = "\n".join(json.dumps(line) for line in (header, entry)).encode()
+        request = urllib.request.Request(f"{hub_server.url}/api/models/{repo_id}/commit/main", data=body,
+                                         headers={"Content-Type": "application/x-ndjson"})
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request, timeout=10)
+        return info.value.code, json.loads(info.value.read())["error"]
+
+    missing = hashlib.sha256(b"never uploaded").hexdigest()
+    code, error = commit({"key": "lfsFile", "value": {"path": "model.weights.h5", "algo": "sha256",
+                                                      "oid": missing, "size": 14}})
+    assert code == 422 and f"LFS object {missing} of model.weights.h5 was not uploaded" in error
+    inline = base64.b64encode(b"\x89HDF\r\n" + b"\0" * 64).decode()
+    code, error = commit({"key": "file", "value": {"path": "model.weights.h5", "content": inline,
+                                                   "encoding": "base64"}})
+    assert code == 400 and "must be stored with LFS" in error
+    assert set(hub_server.files(repo_id)) == {".gitattributes"}
