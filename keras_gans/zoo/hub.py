@@ -170,8 +170,13 @@ def upload(folder, uri, revision=None, commit_message=None, private=None, token=
     preset is never published. The repository is created if it does not
     exist (``private`` applies then), and the folder is committed with
     ``huggingface_hub.HfApi.upload_folder`` to ``revision`` (default
-    ``main``). The token is ``token`` or huggingface_hub's (``HF_TOKEN`` or
-    ``huggingface-cli login``).
+    ``main``), in one commit. The hub says which files are large (the
+    weights: ``*.h5`` is in a new repository's ``.gitattributes``; any file
+    of 10 MiB or more): those travel through Xet when ``hf_xet`` is installed
+    (huggingface_hub's default on x86-64 and arm64), else through the LFS
+    batch API, before the commit names them; weights the hub already holds
+    are not sent again. The token is ``token`` or huggingface_hub's
+    (``HF_TOKEN`` or ``huggingface-cli login``).
 
     Args:
         folder: str, a folder written by ``kg.zoo.save_preset``.
@@ -208,4 +213,13 @@ def upload(folder, uri, revision=None, commit_message=None, private=None, token=
         )
     except _hub_errors(hf) as err:
         raise download.DownloadError(f"cannot upload {folder} to hf://{repo_id}: {_one_line(err)}") from None
+    except RuntimeError as err:
+        # huggingface_hub wraps a failed LFS transfer ("Error while uploading 'model.weights.h5'") around
+        # the hub's error: report both, in one line. Nothing was committed.
+        if not isinstance(err.__cause__, _hub_errors(hf)):
+            raise
+        raise download.DownloadError(
+            f"cannot upload {folder} to hf://{repo_id}: {_one_line(err)} ({_one_line(err.__cause__)}); "
+            "nothing was committed"
+        ) from None
     return f"hf://{repo_id}@{info.oid}"

@@ -21,7 +21,7 @@ huggingface_hub (read in its ``file_download.py``, ``hf_api.py``,
   holds a NUL byte (binary) and it is 1 MiB or more.
 - ``POST /{repo}.git/info/lfs/objects/batch`` (the LFS batch API, ``basic``
   transfer): an ``upload`` action (a ``PUT`` to the storage host) and a
-  ``verify`` action per object it lacks; no actions for one it holds.
+  ``verify`` action per object the repository lacks; no actions for one it holds.
 - ``PUT`` on the storage host: the object's bytes; ``POST
   /{repo}.git/info/lfs/objects/verify``: checks their sha256 and size, and
   only then is the object stored.
@@ -35,7 +35,8 @@ Commits are kept, so old revisions stay loadable (revision pinning).
 ``tamper(repo, path, data)`` changes the bytes a file is served with (the
 ETag of a regular file follows; an LFS file keeps its recorded sha256, as a
 damaged CDN copy would), ``truncate(repo, path)`` serves half of them under
-the full Content-Length; ``requests`` logs (method, path) of every request,
+the full Content-Length, ``storage_refuses = 403`` makes the storage host
+refuse every PUT (an expired signed URL); ``requests`` logs (method, path) of every request,
 the storage host's paths under ``/lfs-storage/``.
 """
 
@@ -102,10 +103,12 @@ class HubServer:
     def __init__(self):
         # repo_id -> {"branches": {name: oid}, "commits": {oid: {path: bytes}}, "lfs": {oid: {paths in LFS}}}
         self.repos = {}
-        self.objects = {}  # sha256 -> bytes: verified LFS objects
-        self.pending = {}  # sha256 -> bytes: PUT, not yet verified
+        # LFS objects by (repo_id, sha256), each repository its own store as on the hub.
+        self.objects = {}  # verified
+        self.pending = {}  # PUT, not yet verified
         self.tampered = {}  # (repo_id, path) -> bytes served instead
         self.truncated = set()
+        self.storage_refuses = None  # an HTTP status the storage host answers every PUT with
         self.requests = []
         self._lock = threading.Lock()
         self._counter = 0
@@ -225,7 +228,7 @@ class HubServer:
                     if path.endswith("/batch"):
                         self._lfs_batch(repo_id, json.loads(body))
                     else:
-                        self._lfs_verify(json.loads(body))
+                        self._lfs_verify(repo_id, json.loads(body))
                     return
                 parts = path.strip("/").split("/")
                 if len(parts) >= 6 and parts[0] == "api" and parts[1] == "models":
@@ -264,25 +267,26 @@ class HubServer:
                 for obj in payload["objects"]:
                     entry = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
                     with hub._lock:
-                        present = obj["oid"] in hub.objects
+                        present = (repo_id, obj["oid"]) in hub.objects
                     if not present:
                         entry["actions"] = {
-                            "upload": {"href": f"{hub.storage_url}/lfs-storage/upload/{obj['oid']}", "header": {}},
+                            "upload": {"href": f"{hub.storage_url}/lfs-storage/upload/{repo_id}/{obj['oid']}",
+                                       "header": {}},
                             "verify": {"href": f"{hub.url}/{repo_id}.git/info/lfs/objects/verify", "header": {}},
                         }
                     objects.append(entry)
                 self._send(200, json.dumps({"transfer": "basic", "objects": objects}).encode(),
                            {"Content-Type": "application/vnd.git-lfs+json"})
 
-            def _lfs_verify(self, payload):
+            def _lfs_verify(self, repo_id, payload):
                 oid, size = payload["oid"], payload["size"]
                 with hub._lock:
-                    data = hub.pending.get(oid)
+                    data = hub.pending.get((repo_id, oid))
                     if data is None or len(data) != size or hashlib.sha256(data).hexdigest() != oid:
                         got = "nothing" if data is None else f"{len(data)} bytes of sha256 {hashlib.sha256(data).hexdigest()}"
                         self._error(422, "BadRequest", f"object {oid} ({size} bytes) does not verify: got {got}")
                         return
-                    hub.objects[oid] = hub.pending.pop(oid)
+                    hub.objects[(repo_id, oid)] = hub.pending.pop((repo_id, oid))
                 self._json(200, {"success": True})
 
         class StorageHandler(Handler):
@@ -296,21 +300,26 @@ class HubServer:
                 if not path.startswith(prefix):
                     self._error(404, "NotFound", f"no route {path}")
                     return
+                if hub.storage_refuses:
+                    self._error(hub.storage_refuses, "AccessDenied", "Request has expired")
+                    return
+                repo_id, _, oid = path[len(prefix):].rpartition("/")
                 with hub._lock:
-                    hub.pending[path[len(prefix):]] = body
+                    hub.pending[(repo_id, oid)] = body
                 self._send(200, b"", {"ETag": '"' + hashlib.md5(body).hexdigest() + '"'})
 
             def _resolve(self, head):
                 url = urllib.parse.urlsplit(self.path)
                 hub.requests.append((self.command, url.path))
                 prefix = "/lfs-storage/objects/"
+                query = urllib.parse.parse_qs(url.query)
+                repo_id, file = query.get("repo", [""])[0], query.get("file", [""])[0]
                 with hub._lock:
-                    data = hub.objects.get(url.path[len(prefix):]) if url.path.startswith(prefix) else None
+                    data = hub.objects.get((repo_id, url.path[len(prefix):])) if url.path.startswith(prefix) else None
                 if data is None:
                     self._error(404, "NotFound", f"no object {url.path}", head)
                     return
-                query = urllib.parse.parse_qs(url.query)
-                self._serve(query.get("repo", [""])[0], query.get("file", [""])[0], data, {}, head)
+                self._serve(repo_id, file, data, {}, head)
 
             def do_POST(self):  # noqa: N802
                 self._error(404, "NotFound", "the storage host takes PUT and GET only")
@@ -358,7 +367,7 @@ class HubServer:
                     files[value["path"]] = data
                     lfs.discard(value["path"])
                 elif line["key"] == "lfsFile":
-                    data = self.objects.get(value["oid"])
+                    data = self.objects.get((repo_id, value["oid"]))
                     if value.get("algo", "sha256") != "sha256" or data is None or len(data) != value.get("size", len(data)):
                         raise _Refused(422, f"LFS object {value['oid']} of {value['path']} was not uploaded")
                     files[value["path"]] = data

@@ -139,7 +139,7 @@ def test_round_trip_through_the_hub_restores_everything_and_continues_training(h
     assert calls == [
         ("POST", f"/api/models/{repo_id}/preupload/main"),
         ("POST", f"/{repo_id}.git/info/lfs/objects/batch"),
-        ("PUT", f"/lfs-storage/upload/{sha}"),
+        ("PUT", f"/lfs-storage/upload/{repo_id}/{sha}"),
         ("POST", f"/{repo_id}.git/info/lfs/objects/verify"),
         ("POST", f"/api/models/{repo_id}/commit/main"),
     ]
@@ -376,3 +376,21 @@ def test_the_loopback_hub_refuses_commits_the_hub_refuses(hub_server):
                                                    "encoding": "base64"}})
     assert code == 400 and "must be stored with LFS" in error
     assert set(hub_server.files(repo_id)) == {".gitattributes"}
+
+
+def test_a_refused_lfs_transfer_is_one_line_and_commits_nothing(trained, hub_server, tmp_path):
+    repo_id = repo()
+    folder = preset.save_preset(trained, str(tmp_path / "p"), n_samples=0)
+    hub_server.storage_refuses = 403
+    try:
+        with pytest.raises(zoo.DownloadError) as info:
+            zoo.upload(folder, f"hf://{repo_id}")
+    finally:
+        hub_server.storage_refuses = None
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"cannot upload {folder} to hf://{repo_id}:")
+    assert "model.weights.h5" in message and "403" in message and message.endswith("nothing was committed")
+    assert set(hub_server.files(repo_id)) == {".gitattributes"}
+    # The hub back to normal: the same folder uploads.
+    assert zoo.upload(folder, f"hf://{repo_id}").startswith(f"hf://{repo_id}@")
+    assert hub_server.lfs_files(repo_id) == {"model.weights.h5"}
