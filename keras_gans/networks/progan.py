@@ -83,7 +83,7 @@ def progan_resolutions(image_shape):
     while side % 2 == 0 and side > 7:
         side //= 2
         sides.append(side)
-    if len(sides) < 2 or side < 3:
+    if len(sides) < 2 or not 3 <= side <= 7:
         raise ValueError(
             f"image side {height} is not s * 2**k with s in 3..7 and k >= 1, so it cannot grow "
             "from a small start by doublings (28, 32, 64 and 128 can): resize the data."
@@ -148,7 +148,10 @@ class EqualizedDense(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        y = ops.matmul(inputs, self.kernel * self.scale)
+        # Scaling the product equals scaling the kernel (the layer is linear),
+        # and keeps the kernel a plain variable: TFLite converts the layer to
+        # its builtin kernel with the weights as constants.
+        y = ops.matmul(inputs, self.kernel) * self.scale
         return y + self.bias if self.bias is not None else y
 
     def compute_output_shape(self, input_shape):
@@ -198,7 +201,8 @@ class EqualizedConv2D(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        return ops.conv(inputs, self.kernel * self.scale, strides=1, padding="same") + self.bias
+        # Scaled after the convolution, as in EqualizedDense.
+        return ops.conv(inputs, self.kernel, strides=1, padding="same") * self.scale + self.bias
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
@@ -315,7 +319,10 @@ def _generator_block(stage, in_shape, filters, dtype, side):
         x = EqualizedDense(side * side * filters, dtype=dtype, name=f"{prefix}_project")(x)
         x = layers.Reshape((side, side, filters), dtype=dtype, name=f"{prefix}_reshape")(x)
     else:
-        x = layers.UpSampling2D(2, interpolation="nearest", dtype=dtype, name=f"{prefix}_upsample")(inputs)
+        # Nearest resize to a static size (TFLite's RESIZE_NEAREST_NEIGHBOR):
+        # it keeps the spatial shape static in the converted graph, which
+        # UpSampling2D's repeats do not.
+        x = layers.Resizing(side, side, interpolation="nearest", dtype=dtype, name=f"{prefix}_upsample")(inputs)
         x = EqualizedConv2D(filters, 3, dtype=dtype, name=f"{prefix}_conv0")(x)
     x = _lrelu(dtype, f"{prefix}_lrelu0")(x)
     x = PixelNormalization(dtype=dtype, name=f"{prefix}_norm0")(x)
