@@ -435,12 +435,3 @@ def test_train_flags_become_constructor_arguments(monkeypatch, tmp_path, capsys)
     assert seen["config"] == {}
     code = main(["train", "dcgan", "--out", str(tmp_path / "x"), "--r1", "1", "--config", "r1_weight=2"])
     assert code == 2 and "--r1 and --config r1_weight" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("kwargs", [{"ema_decay": 0.99}, {"spectral_norm": True}, {"r1_weight": 1.0},
-                                    {"augment": "color"}])
-def test_cyclegan_refuses_the_stabilizers_it_does_not_wire_yet(kwargs):
-    with pytest.raises(ValueError, match=f"CycleGAN does not support {next(iter(kwargs))} yet"):
-        kg.models.CycleGAN(image_shape=(28, 28, 1), width=8, n_blocks=1, **kwargs)
-    plain = kg.models.CycleGAN(image_shape=(28, 28, 1), width=8, n_blocks=1, discriminator_layers=2)
-    assert kg.models.CycleGAN.from_config(plain.get_config()).ema_generator is None

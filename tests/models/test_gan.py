@@ -212,7 +212,7 @@ def test_mismatched_networks_and_bad_arguments_raise():
         kg.models.DCGAN(generator=g, discriminator=kg.networks.dcgan_discriminator((28, 28, 1), width=8))
     with pytest.raises(ValueError, match="latent_dim=8 but the generator takes z of size 16"):
         kg.models.DCGAN(generator=g, latent_dim=8)
-    with pytest.raises(ValueError, match="precision must be one of"):
+    with pytest.raises(ValueError, match="precision must be .auto. or one of"):
         kg.models.DCGAN(precision="float64")
     with pytest.raises(ValueError, match="square"):
         kg.models.DCGAN(image_shape=(28, 32, 1))
