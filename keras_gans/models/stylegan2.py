@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.models.gan import GAN, assign_variables, check_truncation, replica_share
+from keras_gans.models.gan import GAN, assign_variables, replica_share
 from keras_gans.networks.stylegan2 import (
     stylegan2_discriminator,
     stylegan2_generator,
@@ -30,6 +30,18 @@ def _sum_over_replicas(value):
     if ctx is not None and ctx.num_replicas_in_sync > 1:
         return ctx.all_reduce("sum", value)
     return value
+
+
+def check_w_truncation(truncation):
+    """Validate a ``w``-space truncation ``psi``: None or a number in [0, 1] (0: the mean-``w`` image)."""
+    if truncation is None:
+        return None
+    if isinstance(truncation, bool) or not _number(truncation) or not 0.0 <= float(truncation) <= 1.0:
+        raise ValueError(
+            f"truncation must be None or a number psi in [0, 1] (1: no truncation, 0: every sample is "
+            f"the mean-w image), got {truncation!r}."
+        )
+    return float(truncation)
 
 
 def _seed_list(seeds, what):
@@ -387,7 +399,7 @@ class StyleGAN2(GAN):
     # ------------------------------------------------------------ sampling
     def truncate(self, z, truncation):
         """Refused for ``psi < 1``: StyleGAN2 truncates ``w``, not ``z`` (``z`` is returned for None or 1)."""
-        truncation = check_truncation(truncation)
+        truncation = check_w_truncation(truncation)
         if truncation is None or truncation == 1.0:
             return z
         raise ValueError(
@@ -400,11 +412,11 @@ class StyleGAN2(GAN):
 
         Args:
             z: array ``[n, latent_dim]``.
-            truncation: None or ``psi`` in (0, 1]: ``w_avg + psi * (w - w_avg)``.
+            truncation: None or ``psi`` in [0, 1]: ``w_avg + psi * (w - w_avg)``.
             batch_size: int, latents mapped per pass.
             use_ema: bool, use the EMA generator's mapping network.
         """
-        truncation = check_truncation(truncation)
+        truncation = check_w_truncation(truncation)
         z = np.asarray(z, "float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape [n, {self.latent_dim}], got {list(z.shape)}.")
@@ -454,14 +466,14 @@ class StyleGAN2(GAN):
             seed: int for reproducible samples (the latents
                 ``kg.sampling.latents(n, latent_dim, seed)``), None for fresh ones.
             batch_size: int, images per forward pass.
-            truncation: None or ``psi`` in (0, 1]: each ``w`` is moved to
-                ``w_avg + psi * (w - w_avg)``; ``psi -> 0`` gives the mean image.
+            truncation: None or ``psi`` in [0, 1]: each ``w`` is moved to
+                ``w_avg + psi * (w - w_avg)``; ``psi = 0`` gives the mean-``w`` image.
             use_ema: bool, sample with the EMA generator.
 
         Example:
             >>> images = gan.generate(16, seed=0, truncation=0.7)
         """
-        truncation = check_truncation(truncation)
+        truncation = check_w_truncation(truncation)
         return self.generate_from_latents(self.sample_latent(n, seed), batch_size, use_ema, truncation)
 
     def style_mix(self, seeds_a, seeds_b, cutoff, truncation=None, batch_size=256, use_ema=True):
@@ -476,7 +488,7 @@ class StyleGAN2(GAN):
         Args:
             seeds_a, seeds_b: ints or equally long lists of ints.
             cutoff: int in ``[0, num_ws]``.
-            truncation: None or ``psi`` in (0, 1], applied to both ``w``.
+            truncation: None or ``psi`` in [0, 1], applied to both ``w``.
             batch_size: int, images per forward pass.
             use_ema: bool, use the EMA generator.
 
@@ -499,7 +511,7 @@ class StyleGAN2(GAN):
             raise ValueError(
                 f"cutoff must be an int in [0, {count}] (style inputs below it come from seeds_a), got {cutoff!r}."
             )
-        truncation = check_truncation(truncation)
+        truncation = check_w_truncation(truncation)
         z = np.concatenate([latents(1, self.latent_dim, s) for s in a + b])
         w = self.w_from_latents(z, truncation=truncation, batch_size=batch_size, use_ema=use_ema)
         coarse = (np.arange(count) < int(cutoff))[None, :, None]
