@@ -36,9 +36,12 @@ Default networks (``width=64``, ``max_width=512``, ``latent_dim=128``),
 ================  ======================  ===========  ===============
 image shape       stages                  generator    discriminator
 ================  ======================  ===========  ===============
-28x28x1           7, 14, 28               3,096,644    2,966,019
-128x128x3         4, 8, 16, 32, 64, 128   21,837,606   18,877,831
+28x28x1           7, 14, 28               2,762,051    4,358,593
+128x128x3         4, 8, 16, 32, 64, 128   15,185,106   18,330,689
 ================  ======================  ===========  ===============
+
+(The discriminator's last block flattens the start-size map into a dense
+layer, as in the paper: most of its parameters.)
 """
 
 import math
