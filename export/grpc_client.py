@@ -3,10 +3,14 @@
     pip install "keras-gans[serving]"     # tensorflow-serving-api + grpcio
     python export/grpc_client.py --model dcgan.fashion_mnist --n 8 --seed 0 --out pngs
     python export/grpc_client.py --model cgan.fashion_mnist --labels 7,7,9 --out pngs
+    python export/grpc_client.py --model dcgan.fashion_mnist --n 8 --truncation 0.7 --out pngs
 
-Requests carry typed tensors (no JSON): ``batch_size`` int32 and ``seed``
-int64 scalars for ``sample``; ``labels`` int32 ``[n]`` for ``sample_labels``;
-``z`` float32 ``[n, latent_dim]`` for ``serving_default``.
+Requests carry typed tensors (no JSON): ``batch_size`` int32, ``seed`` int64
+and ``truncation`` float32 scalars for ``sample``; ``labels`` int32 ``[n]``,
+``seed`` and ``truncation`` for ``sample_labels``; ``z`` float32
+``[n, latent_dim]`` for ``serving_default``. ``truncation`` is the truncation
+trick's psi in (0, 1] (``--truncation``, default 1.0: none), the images of
+``gan.generate(n, seed=seed, truncation=psi)``.
 """
 
 import argparse
@@ -17,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from png_files import write_pngs  # noqa: E402
+from rest_client import truncation_arg  # noqa: E402  (the same --truncation check)
 
 
 def make_request(model, signature, inputs):
@@ -34,12 +39,14 @@ def make_request(model, signature, inputs):
     return request
 
 
-def sample_inputs(n, seed):
-    return {"batch_size": np.int32(n), "seed": np.int64(seed)}
+def sample_inputs(n, seed, truncation=1.0):
+    """Inputs of the ``sample`` signature (``truncation`` is always sent: 1.0 is none)."""
+    return {"batch_size": np.int32(n), "seed": np.int64(seed), "truncation": np.float32(truncation)}
 
 
-def sample_labels_inputs(labels, seed):
-    return {"labels": np.asarray(labels, np.int32), "seed": np.int64(seed)}
+def sample_labels_inputs(labels, seed, truncation=1.0):
+    """Inputs of ``sample_labels`` (conditional GANs): one image per label."""
+    return {"labels": np.asarray(labels, np.int32), "seed": np.int64(seed), "truncation": np.float32(truncation)}
 
 
 def decode_response(response):
@@ -65,13 +72,15 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", default=None, help="conditional GANs: comma-separated class ids")
+    parser.add_argument("--truncation", type=truncation_arg, default=1.0,
+                        help="truncation trick psi in (0, 1]: latents scaled by psi (default 1.0: none)")
     parser.add_argument("--out", required=True, help="folder for the PNG files")
     args = parser.parse_args(argv)
     if args.labels is not None:
-        request = make_request(args.model, "sample_labels",
-                               sample_labels_inputs([int(v) for v in args.labels.split(",")], args.seed))
+        labels = [int(v) for v in args.labels.split(",")]
+        request = make_request(args.model, "sample_labels", sample_labels_inputs(labels, args.seed, args.truncation))
     else:
-        request = make_request(args.model, "sample", sample_inputs(args.n, args.seed))
+        request = make_request(args.model, "sample", sample_inputs(args.n, args.seed, args.truncation))
     paths = write_pngs(predict(args.address, request)["images_uint8"], args.out)
     print(f"wrote {len(paths)} PNG files to {args.out}")
     return 0

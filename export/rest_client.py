@@ -6,11 +6,15 @@
     python export/rest_client.py --model cgan.fashion_mnist --labels 7,7,9 --out pngs
     # the same seed's latents computed here, sent as JSON `instances` to `serving_default`:
     python export/rest_client.py --model dcgan.fashion_mnist --latent-dim 64 --n 4 --seed 0 --out pngs
+    # the truncation trick (psi in (0, 1]; 1.0, the default, is none):
+    python export/rest_client.py --model dcgan.fashion_mnist --n 8 --seed 0 --truncation 0.7 --out pngs
 
-Both routes give the images of ``gan.generate(n, seed=seed)`` and of the zoo
-grid: a seed means ``tf.random.stateless_normal([n, latent_dim], seed=[seed, 0],
-alg="philox")`` everywhere, and ``latents`` below computes those numbers in
-plain Python (``kg.sampling.latents`` is the numpy version).
+Both routes give the images of ``gan.generate(n, seed=seed, truncation=psi)``
+and of the zoo grid: a seed means ``tf.random.stateless_normal([n, latent_dim],
+seed=[seed, 0], alg="philox")`` everywhere, and ``latents`` below computes
+those numbers in plain Python (``kg.sampling.latents`` is the numpy version);
+``--truncation psi`` scales them by ``psi`` (the signatures' ``truncation``
+input, or ``truncate`` below for ``instances``).
 
 Only the standard library is needed (urllib, json, zlib, math).
 """
@@ -63,14 +67,29 @@ def latents(n, latent_dim, seed):
     return [values[i * latent_dim : (i + 1) * latent_dim] for i in range(n)]
 
 
-def sample_request(n, seed):
-    """Body for the ``sample`` signature: scalars go in the columnar ``inputs`` format."""
-    return {"signature_name": "sample", "inputs": {"batch_size": int(n), "seed": int(seed)}}
+def truncate(z, truncation):
+    """The truncation trick on latents (lists of floats): ``psi * z``, as ``gan.generate`` does."""
+    psi = float(truncation)
+    return [[v * psi for v in row] for row in z]
 
 
-def sample_labels_request(labels, seed):
+def sample_request(n, seed, truncation=1.0):
+    """Body for the ``sample`` signature: scalars go in the columnar ``inputs`` format.
+
+    ``truncation`` is always sent (a signature has no optional inputs): 1.0 is no truncation.
+    """
+    return {
+        "signature_name": "sample",
+        "inputs": {"batch_size": int(n), "seed": int(seed), "truncation": float(truncation)},
+    }
+
+
+def sample_labels_request(labels, seed, truncation=1.0):
     """Body for ``sample_labels`` (conditional GANs): one image per label."""
-    return {"signature_name": "sample_labels", "inputs": {"labels": [int(v) for v in labels], "seed": int(seed)}}
+    return {
+        "signature_name": "sample_labels",
+        "inputs": {"labels": [int(v) for v in labels], "seed": int(seed), "truncation": float(truncation)},
+    }
 
 
 def instances_request(z, labels=None):
@@ -107,6 +126,19 @@ def predict(url, model, body, timeout=60):
     return [row["images_uint8"] for row in answer["predictions"]]
 
 
+def truncation_arg(text):
+    """``--truncation``: a float psi in (0, 1] (what the signatures accept; NaN is not)."""
+    try:
+        psi = float(text)
+    except ValueError:
+        psi = None
+    if psi is None or not 0.0 < psi <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number psi in (0, 1] (1.0: no truncation, smaller: samples closer to the mean), got {text!r}"
+        )
+    return psi
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", default="http://localhost:8501", help="TF Serving REST address")
@@ -114,16 +146,18 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=8, help="how many images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", default=None, help="conditional GANs: comma-separated class ids")
+    parser.add_argument("--truncation", type=truncation_arg, default=1.0,
+                        help="truncation trick psi in (0, 1]: latents scaled by psi (default 1.0: none)")
     parser.add_argument("--latent-dim", type=int, default=None,
                         help="compute the seed's z of this size here and send it as JSON instances")
     parser.add_argument("--out", required=True, help="folder for the PNG files")
     args = parser.parse_args(argv)
     if args.labels is not None:
-        body = sample_labels_request([int(v) for v in args.labels.split(",")], args.seed)
+        body = sample_labels_request([int(v) for v in args.labels.split(",")], args.seed, args.truncation)
     elif args.latent_dim is not None:
-        body = instances_request(latents(args.n, args.latent_dim, args.seed))
+        body = instances_request(truncate(latents(args.n, args.latent_dim, args.seed), args.truncation))
     else:
-        body = sample_request(args.n, args.seed)
+        body = sample_request(args.n, args.seed, args.truncation)
     paths = write_pngs(predict(args.url, args.model, body), args.out)
     print(f"wrote {len(paths)} PNG files to {args.out}")
     return 0

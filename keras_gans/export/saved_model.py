@@ -5,8 +5,10 @@ Signatures (every input and output has a stable name; the batch is dynamic):
 - ``serving_default``: ``z`` float32 ``[batch, latent_dim]`` (dcgan, wgan_gp,
   any latent generator); ``z`` and ``labels`` int32 ``[batch]`` (cgan);
   ``images`` float32 ``[batch, h, w, c]`` in [-1, 1] (cyclegan, A -> B).
-- ``sample``: ``batch_size`` int32 and ``seed`` int64 scalars (all but cyclegan).
-- ``sample_labels``: ``labels`` int32 ``[batch]`` and ``seed`` int64 (cgan).
+- ``sample``: ``batch_size`` int32, ``seed`` int64 and ``truncation`` float32
+  scalars (all but cyclegan).
+- ``sample_labels``: ``labels`` int32 ``[batch]``, ``seed`` int64 and
+  ``truncation`` float32 scalars (cgan).
 
 Every signature returns ``images`` (float32 in [-1, 1], NHWC) and
 ``images_uint8`` (uint8 in [0, 255], ``round(clip(images, -1, 1) * 127.5 + 127.5)``),
@@ -21,6 +23,15 @@ a conditional GAN's ``sample`` cycles the labels (``arange(batch_size) %
 num_classes``, like ``gan.generate``), and ``sample_labels`` takes the labels
 (their count is the batch) with the same ``z``. A CycleGAN translates the
 images it is given, so it has no ``sample`` signature.
+
+``truncation`` is the truncation trick's ``psi`` in (0, 1]: the latents are
+``psi * z`` (scaled toward the mean latent, 0), exactly as
+``gan.generate(n, seed=seed, truncation=psi)`` scales them; ``1.0`` leaves
+them unchanged. A signature cannot have optional inputs, so a client always
+sends it (``1.0`` for no truncation); a value outside (0, 1] (NaN included)
+is refused inside the graph: an ``InvalidArgumentError`` whose message is
+``TRUNCATION_MESSAGE``, which names the valid range. A GAN with ``ema_decay``
+exports its EMA generator, the one ``gan.generate`` samples with.
 """
 
 import os
@@ -29,16 +40,20 @@ from keras_gans.export import _atomic
 from keras_gans.export._source import CONDITIONAL, IMAGE, check_name, resolve
 
 
-def stateless_latent(batch_size, seed, latent_dim):
+def stateless_latent(batch_size, seed, latent_dim, truncation=None):
     """The latents the ``sample`` signature draws, as a float32 numpy array.
 
     The same numbers as ``kg.sampling.latents(batch_size, latent_dim, seed)``
-    (which needs no TensorFlow) and ``gan.generate(batch_size, seed=seed)``.
+    (which needs no TensorFlow) and ``gan.generate(batch_size, seed=seed)``;
+    with ``truncation=psi``, those latents times ``psi`` (what the signature
+    draws for ``truncation=psi`` and ``gan.generate(..., truncation=psi)`` uses).
 
     Args:
         batch_size: int, how many.
         seed: int, the ``seed`` sent to the signature.
         latent_dim: int, the generator's latent size.
+        truncation: None or ``psi`` in (0, 1], the ``truncation`` sent to the
+            signature (None or 1.0: unchanged).
 
     Returns:
         ``np.ndarray`` ``[batch_size, latent_dim]``.
@@ -47,14 +62,20 @@ def stateless_latent(batch_size, seed, latent_dim):
         >>> stateless_latent(2, seed=0, latent_dim=4).shape
         (2, 4)
     """
+    import numpy as np
     import tensorflow as tf
 
+    from keras_gans.sampling import check_truncation
+
+    truncation = check_truncation(truncation)
     z = tf.random.stateless_normal(
         [int(batch_size), int(latent_dim)],
         seed=tf.constant([int(seed), 0], tf.int64),
         alg="philox",
-    )
-    return z.numpy()
+    ).numpy()
+    if truncation is None or truncation == 1.0:
+        return z
+    return (z * np.float32(truncation)).astype("float32")
 
 
 #: Name scope of the ops that make ``images_uint8``. An int8 TFLite export
@@ -62,6 +83,10 @@ def stateless_latent(batch_size, seed, latent_dim):
 #: quantization), so ``images_uint8`` is the file's own float ``images`` in
 #: uint8 there too.
 UINT8_SCOPE = "images_to_uint8"
+
+
+#: The message of the graph assertion that refuses a ``truncation`` outside (0, 1].
+TRUNCATION_MESSAGE = "truncation must be a float psi in (0, 1] (1.0: no truncation, smaller: samples closer to the mean)"
 
 
 def to_uint8(images):
@@ -82,7 +107,8 @@ def signature_functions(source, checks=True, sample=True):
 
     Args:
         source: ``ExportSource``.
-        checks: bool, add graph assertions (label range, ``batch_size >= 1``).
+        checks: bool, add graph assertions (label range, ``batch_size >= 1``,
+            ``truncation`` in (0, 1]).
             TFLite exports leave them out: ``Assert`` is not a builtin op.
         sample: bool, add the ``sample`` (and ``sample_labels``) signatures.
 
@@ -113,21 +139,38 @@ def signature_functions(source, checks=True, sample=True):
         ):
             return tf.identity(labels)
 
-    def latents(batch_size, seed):
+    def truncated(z, truncation):
+        # psi * z, as GAN.truncate does in numpy (a float32 multiply: the same bits).
+        if checks:
+            with tf.control_dependencies(
+                [
+                    # NaN fails both comparisons, so it is refused too.
+                    tf.debugging.assert_positive(truncation, message=TRUNCATION_MESSAGE),
+                    tf.debugging.assert_less_equal(
+                        truncation, tf.constant(1.0, tf.float32), message=TRUNCATION_MESSAGE
+                    ),
+                ]
+            ):
+                truncation = tf.identity(truncation)
+        return z * truncation
+
+    def latents(batch_size, seed, truncation):
         if checks:
             with tf.control_dependencies(
                 [tf.debugging.assert_positive(batch_size, message="batch_size must be >= 1")]
             ):
                 batch_size = tf.identity(batch_size)
         seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-        return tf.random.stateless_normal(
+        z = tf.random.stateless_normal(
             tf.stack([batch_size, tf.constant(latent_dim, tf.int32)]), seed=seed, alg="philox"
         )
+        return truncated(z, truncation)
 
     z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
     labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
     size_spec = tf.TensorSpec([], tf.int32, name="batch_size")
     seed_spec = tf.TensorSpec([], tf.int64, name="seed")
+    truncation_spec = tf.TensorSpec([], tf.float32, name="truncation")
     functions = {}
     if source.kind == IMAGE:
 
@@ -145,16 +188,16 @@ def signature_functions(source, checks=True, sample=True):
         functions["serving_default"] = conditional
         if sample:
 
-            @tf.function(input_signature=[size_spec, seed_spec])
-            def sample_cycled(batch_size, seed):
-                z = latents(batch_size, seed)
+            @tf.function(input_signature=[size_spec, seed_spec, truncation_spec])
+            def sample_cycled(batch_size, seed, truncation):
+                z = latents(batch_size, seed, truncation)
                 labels = tf.range(tf.shape(z)[0], dtype=tf.int32) % num_classes
                 return outputs(generator([z, labels], training=False))
 
-            @tf.function(input_signature=[labels_spec, seed_spec])
-            def sample_labels(labels, seed):
+            @tf.function(input_signature=[labels_spec, seed_spec, truncation_spec])
+            def sample_labels(labels, seed, truncation):
                 labels = checked_labels(labels)
-                z = latents(tf.shape(labels)[0], seed)
+                z = latents(tf.shape(labels)[0], seed, truncation)
                 return outputs(generator([z, labels], training=False))
 
             functions["sample"] = sample_cycled
@@ -168,9 +211,9 @@ def signature_functions(source, checks=True, sample=True):
         functions["serving_default"] = unconditional
         if sample:
 
-            @tf.function(input_signature=[size_spec, seed_spec])
-            def sample_z(batch_size, seed):
-                return outputs(generator(latents(batch_size, seed), training=False))
+            @tf.function(input_signature=[size_spec, seed_spec, truncation_spec])
+            def sample_z(batch_size, seed, truncation):
+                return outputs(generator(latents(batch_size, seed, truncation), training=False))
 
             functions["sample"] = sample_z
     return functions

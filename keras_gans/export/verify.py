@@ -88,10 +88,39 @@ def _check_inputs(found, expected, artifact):
         )
 
 
-def _run_saved_model(path, source, inputs, n, seed):
+#: The ``truncation`` values the ``sample`` / ``sample_labels`` signatures are
+#: verified at: 1.0 (no truncation) and one psi < 1, so a signature that
+#: ignored its ``truncation`` input would fail.
+VERIFY_TRUNCATIONS = (1.0, 0.5)
+
+
+def _run_sample(signature, source, feed, n, seed, **inputs):
+    """Compare a ``sample`` / ``sample_labels`` signature with the Keras generator.
+
+    It runs at each of ``VERIFY_TRUNCATIONS`` (a SavedModel exported before
+    ``truncation`` existed takes none: it runs untruncated) and the report
+    covers the images of every run.
+    """
     import tensorflow as tf
 
     from keras_gans.export.saved_model import stateless_latent
+
+    takes = signature.structured_input_signature[1]
+    truncations = VERIFY_TRUNCATIONS if "truncation" in takes else (None,)
+    images, images_uint8, reference = [], [], []
+    for psi in truncations:
+        call = dict(inputs, seed=tf.constant(seed, tf.int64))
+        if psi is not None:
+            call["truncation"] = tf.constant(psi, tf.float32)
+        out = signature(**call)
+        images.append(out["images"].numpy())
+        images_uint8.append(out["images_uint8"].numpy())
+        reference.append(source.run_keras(dict(feed, z=stateless_latent(n, seed, source.latent_dim, truncation=psi))))
+    return _compare(np.concatenate(images), np.concatenate(images_uint8), np.concatenate(reference))
+
+
+def _run_saved_model(path, source, inputs, n, seed):
+    import tensorflow as tf
 
     loaded = tf.saved_model.load(path)
     signature = loaded.signatures["serving_default"]
@@ -100,19 +129,16 @@ def _run_saved_model(path, source, inputs, n, seed):
     out = signature(**tensors)
     results = {"serving_default": _compare(out["images"].numpy(), out["images_uint8"].numpy(), source.run_keras(inputs))}
     if source.kind != IMAGE and "sample" in loaded.signatures:
-        z = stateless_latent(n, seed, source.latent_dim)
-        feed = {"z": z}
+        feed = {}
         if source.kind == CONDITIONAL:
             feed["labels"] = (np.arange(n) % source.num_classes).astype("int32")
-        out = loaded.signatures["sample"](batch_size=tf.constant(n, tf.int32), seed=tf.constant(seed, tf.int64))
-        results["sample"] = _compare(out["images"].numpy(), out["images_uint8"].numpy(), source.run_keras(feed))
+        results["sample"] = _run_sample(
+            loaded.signatures["sample"], source, feed, n, seed, batch_size=tf.constant(n, tf.int32)
+        )
         if source.kind == CONDITIONAL and "sample_labels" in loaded.signatures:
             feed["labels"] = ((np.arange(n) * 3 + 1) % source.num_classes).astype("int32")
-            out = loaded.signatures["sample_labels"](
-                labels=tf.constant(feed["labels"]), seed=tf.constant(seed, tf.int64)
-            )
-            results["sample_labels"] = _compare(
-                out["images"].numpy(), out["images_uint8"].numpy(), source.run_keras(feed)
+            results["sample_labels"] = _run_sample(
+                loaded.signatures["sample_labels"], source, feed, n, seed, labels=tf.constant(feed["labels"])
             )
     return results, f"tensorflow {tf.__version__}", "saved_model"
 
@@ -145,8 +171,9 @@ def verify(artifact, reference, n=16, seed=0, inputs=None, threshold=None, mean_
 
     The artifact runs in its real runtime: a SavedModel through
     ``tf.saved_model.load`` (``serving_default``, and ``sample`` /
-    ``sample_labels`` fed the latents they draw), a ``.tflite`` file through
-    ``ai_edge_litert``'s signature runner.
+    ``sample_labels`` at each ``truncation`` of ``VERIFY_TRUNCATIONS``, 1.0
+    and 0.5, against the Keras generator fed the latents they draw, times
+    ``psi``), a ``.tflite`` file through ``ai_edge_litert``'s signature runner.
 
     Args:
         artifact: a SavedModel version folder or a ``.tflite`` file.

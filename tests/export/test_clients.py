@@ -28,6 +28,11 @@ def kit_module(name):
     return module
 
 
+def seeded(seed, truncation=1.0):
+    """The ``seed`` and ``truncation`` inputs of a ``sample`` / ``sample_labels`` call."""
+    return {"seed": tf.constant(seed, tf.int64), "truncation": tf.constant(truncation, tf.float32)}
+
+
 def read_pngs(paths):
     return np.stack([np.asarray(Image.open(p)) for p in paths])
 
@@ -94,8 +99,40 @@ def test_rest_sample_writes_the_models_pngs(serving, exported, tmp_path):
     paths = sorted(str(p) for p in tmp_path.glob("*.png"))
     assert len(paths) == 3
     expected = tf.saved_model.load(exported["dcgan"]).signatures["sample"](
-        batch_size=tf.constant(3), seed=tf.constant(4, tf.int64))["images_uint8"].numpy()
+        batch_size=tf.constant(3), **seeded(4))["images_uint8"].numpy()
     np.testing.assert_array_equal(read_pngs(paths), expected[..., 0])  # grayscale PNGs
+    assert rest.sample_request(3, 4) == {
+        "signature_name": "sample", "inputs": {"batch_size": 3, "seed": 4, "truncation": 1.0}}
+
+
+def test_rest_truncation_is_generates_and_bad_values_are_refused(serving, exported, tiny_gans, tmp_path, capsys):
+    from keras_gans.export.verify import _to_uint8
+
+    rest = kit_module("rest_client")
+    gan = tiny_gans["dcgan"]
+    argv = ["--url", serving.url, "--model", "dcgan", "--n", "3", "--seed", "4"]
+    assert rest.main([*argv, "--truncation", "0.5", "--out", str(tmp_path / "sample")]) == 0
+    served = read_pngs(sorted(str(p) for p in (tmp_path / "sample").glob("*.png")))
+    expected = tf.saved_model.load(exported["dcgan"]).signatures["sample"](
+        batch_size=tf.constant(3), **seeded(4, 0.5))["images_uint8"].numpy()
+    np.testing.assert_array_equal(served, expected[..., 0])
+    generated = _to_uint8(gan.generate(3, seed=4, truncation=0.5))[..., 0]
+    assert np.abs(served.astype(int) - generated.astype(int)).max() <= 1
+    untruncated = _to_uint8(gan.generate(3, seed=4))[..., 0]
+    assert np.abs(served.astype(int) - untruncated.astype(int)).max() > 1
+    # The latents computed here, scaled by psi, sent to serving_default: the same images.
+    assert rest.main([*argv, "--truncation", "0.5", "--latent-dim", "16", "--out", str(tmp_path / "own")]) == 0
+    own = read_pngs(sorted(str(p) for p in (tmp_path / "own").glob("*.png")))
+    assert np.abs(own.astype(int) - served.astype(int)).max() <= 1
+    # The client refuses psi outside (0, 1] before any request; the server refuses it too.
+    for bad in ("0", "1.5", "nan", "x"):
+        with pytest.raises(SystemExit) as exit_info:
+            rest.main([*argv, "--truncation", bad, "--out", str(tmp_path / "bad")])
+        assert exit_info.value.code == 2 and "(0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+    for bad in (0.0, 1.5):
+        with pytest.raises(RuntimeError, match=r"TF Serving answered 400.*truncation must be a float psi in \(0, 1\]"):
+            rest.predict(serving.url, "dcgan", rest.sample_request(2, 0, bad))
 
 
 def test_rest_instances_and_labels(serving, exported, tiny_gans, tmp_path):
@@ -111,10 +148,22 @@ def test_rest_instances_and_labels(serving, exported, tiny_gans, tmp_path):
     assert rest.main(["--url", serving.url, "--model", "cgan", "--labels", "7,7", "--out", str(tmp_path / "b")]) == 0
     got = read_pngs(sorted(str(p) for p in (tmp_path / "b").glob("*.png")))
     expected = tf.saved_model.load(exported["cgan"]).signatures["sample_labels"](
-        labels=tf.constant([7, 7]), seed=tf.constant(0, tf.int64))["images_uint8"].numpy()
+        labels=tf.constant([7, 7]), **seeded(0))["images_uint8"].numpy()
     np.testing.assert_array_equal(got, expected[..., 0])
+    assert rest.main(["--url", serving.url, "--model", "cgan", "--labels", "7,2", "--truncation", "0.5",
+                      "--out", str(tmp_path / "c")]) == 0
+    got = read_pngs(sorted(str(p) for p in (tmp_path / "c").glob("*.png")))
+    expected = tf.saved_model.load(exported["cgan"]).signatures["sample_labels"](
+        labels=tf.constant([7, 2]), **seeded(0, 0.5))["images_uint8"].numpy()
+    np.testing.assert_array_equal(got, expected[..., 0])
+    from keras_gans.export.verify import _to_uint8
+
+    generated = _to_uint8(tiny_gans["cgan"].generate(2, labels=[7, 2], seed=0, truncation=0.5))[..., 0]
+    assert np.abs(got.astype(int) - generated.astype(int)).max() <= 1
     with pytest.raises(RuntimeError, match="TF Serving answered 400"):
         rest.predict(serving.url, "cgan", rest.sample_labels_request([10], 0))  # label out of range
+    with pytest.raises(RuntimeError, match=r"TF Serving answered 400.*truncation must be a float psi in \(0, 1\]"):
+        rest.predict(serving.url, "cgan", rest.sample_labels_request([1], 0, truncation=0.0))
 
 
 def test_grpc_request_matches_signature_and_response_decodes(exported, tmp_path):
@@ -124,9 +173,12 @@ def test_grpc_request_matches_signature_and_response_decodes(exported, tmp_path)
 
     client = kit_module("grpc_client")
     loaded = tf.saved_model.load(exported["cgan"])
+    assert client.sample_inputs(4, 2)["truncation"] == np.float32(1.0)  # the default: no truncation
     for signature, inputs in [
         ("sample", client.sample_inputs(4, 2)),
+        ("sample", client.sample_inputs(4, 2, 0.5)),
         ("sample_labels", client.sample_labels_inputs([1, 5], 2)),
+        ("sample_labels", client.sample_labels_inputs([1, 5], 2, truncation=0.5)),
     ]:
         request = client.make_request("cgan", signature, inputs)
         specs = loaded.signatures[signature].structured_input_signature[1]
@@ -151,13 +203,26 @@ def test_grpc_request_matches_signature_and_response_decodes(exported, tmp_path)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
+    base = ["--address", f"127.0.0.1:{port}", "--model", "cgan", "--seed", "2"]
+    argv = [*base, "--n", "5"]
     try:
-        assert client.main(["--address", f"127.0.0.1:{port}", "--model", "cgan", "--n", "5", "--seed", "2",
-                            "--out", str(tmp_path)]) == 0
+        assert client.main([*argv, "--out", str(tmp_path / "full")]) == 0
+        assert client.main([*argv, "--truncation", "0.5", "--out", str(tmp_path / "half")]) == 0
+        assert client.main([*base, "--labels", "3,8", "--truncation", "0.5", "--out", str(tmp_path / "labels")]) == 0
+        with pytest.raises(SystemExit) as exit_info:
+            client.main([*argv, "--truncation", "1.5", "--out", str(tmp_path / "bad")])
+        assert exit_info.value.code == 2 and not (tmp_path / "bad").exists()
     finally:
         server.stop(None)
-    expected = loaded.signatures["sample"](batch_size=tf.constant(5), seed=tf.constant(2, tf.int64))
-    got = read_pngs(sorted(str(p) for p in tmp_path.glob("*.png")))
+    for folder, call in [
+        ("full", dict(batch_size=tf.constant(5), **seeded(2))),
+        ("half", dict(batch_size=tf.constant(5), **seeded(2, 0.5))),
+    ]:
+        expected = loaded.signatures["sample"](**call)
+        got = read_pngs(sorted(str(p) for p in (tmp_path / folder).glob("*.png")))
+        np.testing.assert_array_equal(got, expected["images_uint8"].numpy()[..., 0])
+    expected = loaded.signatures["sample_labels"](labels=tf.constant([3, 8]), **seeded(2, 0.5))
+    got = read_pngs(sorted(str(p) for p in (tmp_path / "labels").glob("*.png")))
     np.testing.assert_array_equal(got, expected["images_uint8"].numpy()[..., 0])
 
 
@@ -187,7 +252,7 @@ def test_one_seed_one_set_of_images_everywhere(seed, serving, exported, tiny_gan
     np.testing.assert_allclose(images, gan.generator(reference, training=False).numpy(), atol=1e-5)
     # The SavedModel's sample signature, run through TF.
     sample = tf.saved_model.load(exported["dcgan"]).signatures["sample"](
-        batch_size=tf.constant(n), seed=tf.constant(seed, tf.int64))
+        batch_size=tf.constant(n), **seeded(seed))
     np.testing.assert_allclose(sample["images"].numpy(), images, atol=1e-5)
     # The CLI's grid holds the same images (in uint8).
     gan.save(tmp_path / "dcgan.keras")

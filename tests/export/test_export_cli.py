@@ -16,7 +16,8 @@ def test_export_saved_model_from_keras_file(tiny_gans, tmp_path, capsys):
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
     assert f"wrote {path} (saved_model, " in out and f"{size} bytes)" in out
     assert "signature serving_default(labels int32[None], z float32[None, 16])" in out
-    assert "signature sample_labels(" in out
+    assert "signature sample(batch_size int32[], seed int64[], truncation float32[]) -> images float32" in out
+    assert "signature sample_labels(labels int32[None], seed int64[], truncation float32[]) -> images float32" in out
     assert out.strip().splitlines()[-1].endswith(": ok") and "verify (tensorflow" in out
 
 

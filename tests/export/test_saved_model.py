@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import keras_gans as kg
-from keras_gans.export.saved_model import stateless_latent
+from keras_gans.export.saved_model import TRUNCATION_MESSAGE, stateless_latent
 
 
 def keras_images(generator, *inputs):
@@ -20,6 +20,11 @@ def keras_images(generator, *inputs):
 
 def to_uint8(images):
     return np.round(np.clip(images, -1, 1) * 127.5 + 127.5).astype(np.uint8)
+
+
+def seeded(seed, truncation=1.0):
+    """The ``seed`` and ``truncation`` inputs of a ``sample`` / ``sample_labels`` call."""
+    return {"seed": tf.constant(seed, tf.int64), "truncation": tf.constant(truncation, tf.float32)}
 
 
 def spec(signature):
@@ -50,7 +55,8 @@ def test_dcgan_signatures(tiny_gans, exported):
     inputs, outputs = spec(loaded.signatures["serving_default"])
     assert inputs == {"z": ("float32", (None, 16))}
     assert outputs == {"images": ("float32", (None, 28, 28, 1)), "images_uint8": ("uint8", (None, 28, 28, 1))}
-    assert spec(loaded.signatures["sample"])[0] == {"batch_size": ("int32", ()), "seed": ("int64", ())}
+    assert spec(loaded.signatures["sample"])[0] == {
+        "batch_size": ("int32", ()), "seed": ("int64", ()), "truncation": ("float32", ())}
     for batch in (1, 5):  # dynamic batch
         z = np.random.default_rng(batch).standard_normal((batch, 16)).astype("float32")
         out = loaded.signatures["serving_default"](z=tf.constant(z))
@@ -62,15 +68,88 @@ def test_dcgan_signatures(tiny_gans, exported):
 def test_sample_signature_draws_the_documented_latents(tiny_gans, exported):
     gan, loaded = tiny_gans["dcgan"], tf.saved_model.load(exported["dcgan"])
     sample = loaded.signatures["sample"]
-    out = sample(batch_size=tf.constant(3), seed=tf.constant(42, tf.int64))
+    out = sample(batch_size=tf.constant(3), **seeded(42))
     expected = keras_images(gan.generator, stateless_latent(3, 42, 16))
     np.testing.assert_allclose(out["images"].numpy(), expected, atol=1e-5)
-    again = sample(batch_size=tf.constant(3), seed=tf.constant(42, tf.int64))["images"].numpy()
-    other = sample(batch_size=tf.constant(3), seed=tf.constant(43, tf.int64))["images"].numpy()
+    again = sample(batch_size=tf.constant(3), **seeded(42))["images"].numpy()
+    other = sample(batch_size=tf.constant(3), **seeded(43))["images"].numpy()
     np.testing.assert_array_equal(out["images"].numpy(), again)
     assert np.abs(other - again).max() > 1e-4
     with pytest.raises(tf.errors.InvalidArgumentError, match="batch_size must be >= 1"):
-        sample(batch_size=tf.constant(0), seed=tf.constant(0, tf.int64))
+        sample(batch_size=tf.constant(0), **seeded(0))
+
+
+# ---------------------------------------------------------------- truncation
+def perturbed_ema_dcgan():
+    """A DCGAN with ``ema_decay`` whose EMA generator differs from its generator."""
+    gan = kg.models.DCGAN(latent_dim=16, width=8, seed=2, ema_decay=0.9)
+    rng = np.random.default_rng(0)
+    for weight in gan.ema_generator.weights:
+        if "kernel" in weight.path:  # not batch-norm statistics (a variance must stay positive)
+            weight.assign(weight.numpy() + rng.normal(0, 0.2, weight.shape).astype(weight.dtype))
+    return gan
+
+
+@pytest.mark.parametrize("truncation", [1.0, 0.5])
+def test_sample_with_truncation_is_generate(tiny_gans, exported, truncation):
+    """sample(batch_size, seed, truncation=psi) gives gan.generate(n, seed=seed, truncation=psi)."""
+    loaded = tf.saved_model.load(exported["dcgan"])
+    out = loaded.signatures["sample"](batch_size=tf.constant(5), **seeded(7, truncation))
+    expected = tiny_gans["dcgan"].generate(5, seed=7, truncation=truncation)
+    np.testing.assert_allclose(out["images"].numpy(), expected, atol=1e-5)
+    assert np.abs(out["images_uint8"].numpy().astype(int) - to_uint8(expected).astype(int)).max() <= 1
+    # The latents the signature draws: psi * z, as stateless_latent(truncation=psi) computes them.
+    np.testing.assert_allclose(
+        out["images"].numpy(),
+        keras_images(tiny_gans["dcgan"].generator, stateless_latent(5, 7, 16, truncation=truncation)),
+        atol=1e-5,
+    )
+
+
+def test_truncation_changes_the_images_and_one_is_none(exported):
+    sample = tf.saved_model.load(exported["dcgan"]).signatures["sample"]
+    full = sample(batch_size=tf.constant(4), **seeded(3, 1.0))["images"].numpy()
+    half = sample(batch_size=tf.constant(4), **seeded(3, 0.5))["images"].numpy()
+    assert np.abs(full - half).max() > 1e-3  # the truncation input is wired to the latents
+    np.testing.assert_array_equal(stateless_latent(4, 3, 16, truncation=1.0), stateless_latent(4, 3, 16))
+
+
+@pytest.mark.parametrize("truncation", [1.0, 0.5])
+def test_cgan_sample_and_sample_labels_with_truncation_are_generate(tiny_gans, exported, truncation):
+    gan, loaded = tiny_gans["cgan"], tf.saved_model.load(exported["cgan"])
+    cycled = loaded.signatures["sample"](batch_size=tf.constant(12), **seeded(5, truncation))
+    np.testing.assert_allclose(cycled["images"].numpy(), gan.generate(12, seed=5, truncation=truncation), atol=1e-5)
+    labels = np.array([7, 7, 2], "int32")
+    chosen = loaded.signatures["sample_labels"](labels=tf.constant(labels), **seeded(5, truncation))
+    np.testing.assert_allclose(
+        chosen["images"].numpy(), gan.generate(3, labels=labels, seed=5, truncation=truncation), atol=1e-5
+    )
+
+
+def test_truncation_samples_with_the_ema_generator(tmp_path):
+    gan = perturbed_ema_dcgan()
+    assert np.isfinite(gan.generate(3, seed=1)).all()
+    assert np.abs(gan.generate(3, seed=1) - gan.generate(3, seed=1, use_ema=False)).max() > 1e-3
+    sample = tf.saved_model.load(kg.export.saved_model(gan, tmp_path)).signatures["sample"]
+    for truncation in (1.0, 0.5):
+        out = sample(batch_size=tf.constant(3), **seeded(1, truncation))["images"].numpy()
+        np.testing.assert_allclose(out, gan.generate(3, seed=1, truncation=truncation), atol=1e-5)
+
+
+@pytest.mark.parametrize("truncation", [0.0, 1.5, -0.5, float("nan")])
+def test_truncation_outside_zero_one_is_refused_in_the_graph(exported, truncation):
+    loaded = tf.saved_model.load(exported["cgan"])
+    message = re.escape(TRUNCATION_MESSAGE)
+    assert "(0, 1]" in TRUNCATION_MESSAGE  # the message names the valid range
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        loaded.signatures["sample"](batch_size=tf.constant(2), **seeded(0, truncation))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        loaded.signatures["sample_labels"](labels=tf.constant([1, 2], tf.int32), **seeded(0, truncation))
+
+
+def test_stateless_latent_checks_truncation():
+    with pytest.raises(ValueError, match=r"truncation must be None or a number psi in \(0, 1\]"):
+        stateless_latent(2, 0, 4, truncation=1.5)
 
 
 def test_cgan_signatures_and_label_checks(tiny_gans, exported):
@@ -86,16 +165,18 @@ def test_cgan_signatures_and_label_checks(tiny_gans, exported):
     # The label changes the image: the labels input is wired to the generator.
     assert np.abs(out["images"].numpy()[1] - out["images"].numpy()[3]).max() < 1e-6
     assert np.abs(out["images"].numpy()[0] - out["images"].numpy()[1]).max() > 0
-    cycled = loaded.signatures["sample"](batch_size=tf.constant(12), seed=tf.constant(5, tf.int64))
+    cycled = loaded.signatures["sample"](batch_size=tf.constant(12), **seeded(5))
     expected = keras_images(gan.generator, stateless_latent(12, 5, 16), np.arange(12, dtype="int32") % 10)
     np.testing.assert_allclose(cycled["images"].numpy(), expected, atol=1e-5)
-    chosen = loaded.signatures["sample_labels"](labels=tf.constant([7, 7], tf.int32), seed=tf.constant(5, tf.int64))
+    assert spec(loaded.signatures["sample_labels"])[0] == {
+        "labels": ("int32", (None,)), "seed": ("int64", ()), "truncation": ("float32", ())}
+    chosen = loaded.signatures["sample_labels"](labels=tf.constant([7, 7], tf.int32), **seeded(5))
     expected = keras_images(gan.generator, stateless_latent(2, 5, 16), np.array([7, 7], "int32"))
     np.testing.assert_allclose(chosen["images"].numpy(), expected, atol=1e-5)
     with pytest.raises(tf.errors.InvalidArgumentError, match="num_classes = 10"):
         loaded.signatures["serving_default"](z=tf.constant(z[:1]), labels=tf.constant([10], tf.int32))
     with pytest.raises(tf.errors.InvalidArgumentError, match="labels must be >= 0"):
-        loaded.signatures["sample_labels"](labels=tf.constant([-1], tf.int32), seed=tf.constant(0, tf.int64))
+        loaded.signatures["sample_labels"](labels=tf.constant([-1], tf.int32), **seeded(0))
 
 
 def test_wgan_gp_signature(tiny_gans, exported):
@@ -165,10 +246,17 @@ def test_saved_model_cli_show_and_run(tiny_gans, exported, tmp_path):
     sample = shown.split("signature_def['sample']")[1].split("signature_def[")[0]
     assert re.search(r"inputs\['batch_size'\] tensor_info:\s+dtype: DT_INT32\s+shape: \(\)", sample)
     assert re.search(r"inputs\['seed'\] tensor_info:\s+dtype: DT_INT64\s+shape: \(\)", sample)
+    assert re.search(r"inputs\['truncation'\] tensor_info:\s+dtype: DT_FLOAT\s+shape: \(\)", sample)
+    assert re.search(r"outputs\['images_uint8'\] tensor_info:\s+dtype: DT_UINT8\s+shape: \(-1, 28, 28, 1\)", sample)
+    by_labels = shown.split("signature_def['sample_labels']")[1].split("signature_def[")[0]
+    assert re.search(r"inputs\['labels'\] tensor_info:\s+dtype: DT_INT32\s+shape: \(-1\)", by_labels)
+    assert re.search(r"inputs\['seed'\] tensor_info:\s+dtype: DT_INT64\s+shape: \(\)", by_labels)
+    assert re.search(r"inputs\['truncation'\] tensor_info:\s+dtype: DT_FLOAT\s+shape: \(\)", by_labels)
 
     np.save(tmp_path / "batch_size.npy", np.int32(3))
     np.save(tmp_path / "seed.npy", np.int64(9))
-    feed = f"batch_size={tmp_path / 'batch_size.npy'};seed={tmp_path / 'seed.npy'}"
+    np.save(tmp_path / "truncation.npy", np.float32(0.5))
+    feed = ";".join(f"{k}={tmp_path / (k + '.npy')}" for k in ("batch_size", "seed", "truncation"))
     subprocess.run(
         [cli, "run", "--dir", exported["cgan"], "--tag_set", "serve", "--signature_def", "sample",
          "--inputs", feed, "--outdir", str(tmp_path / "out")],
@@ -176,8 +264,11 @@ def test_saved_model_cli_show_and_run(tiny_gans, exported, tmp_path):
     )
     images = np.load(tmp_path / "out" / "images.npy")
     images_uint8 = np.load(tmp_path / "out" / "images_uint8.npy")
-    expected = keras_images(tiny_gans["cgan"].generator, stateless_latent(3, 9, 16), np.arange(3, dtype="int32"))
+    expected = keras_images(
+        tiny_gans["cgan"].generator, stateless_latent(3, 9, 16, truncation=0.5), np.arange(3, dtype="int32")
+    )
     np.testing.assert_allclose(images, expected, atol=1e-5)
+    np.testing.assert_allclose(images, tiny_gans["cgan"].generate(3, seed=9, truncation=0.5), atol=1e-5)
     assert images_uint8.dtype == np.uint8 and np.abs(images_uint8.astype(int) - to_uint8(expected)).max() <= 1
 
 

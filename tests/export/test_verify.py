@@ -51,3 +51,56 @@ def test_bad_artifacts(tiny_gans, exported, tmp_path):
         kg.export.verify(tmp_path / "x.onnx", tiny_gans["dcgan"])
     with pytest.raises(ValueError, match="n must be a positive int"):
         kg.export.verify(exported["dcgan"], tiny_gans["dcgan"], n=0)
+
+
+def write_with_sample(gan, path, sample):
+    """A SavedModel with the real ``serving_default`` and the given ``sample`` function."""
+    import keras
+
+    from keras_gans.export._source import resolve
+    from keras_gans.export.saved_model import signature_functions
+
+    source = resolve(gan)
+    archive = keras.export.ExportArchive()
+    archive.track(source.generator)
+    archive.add_endpoint("serving_default", signature_functions(source, sample=False)["serving_default"])
+    archive.add_endpoint("sample", sample(source.generator))
+    archive.write_out(str(path), verbose=False)
+    return str(path)
+
+
+def test_sample_is_verified_with_and_without_truncation(tiny_gans, tmp_path):
+    """verify runs sample at truncation 1.0 and 0.5: a sample that ignores its truncation fails;
+    a SavedModel exported before the truncation input existed still verifies (untruncated)."""
+    import tensorflow as tf
+
+    from keras_gans.export.saved_model import to_uint8
+
+    gan = tiny_gans["dcgan"]
+    size_spec = tf.TensorSpec([], tf.int32, name="batch_size")
+    seed_spec = tf.TensorSpec([], tf.int64, name="seed")
+    truncation_spec = tf.TensorSpec([], tf.float32, name="truncation")
+
+    def draw(batch_size, seed):
+        return tf.random.stateless_normal(tf.stack([batch_size, 16]), seed=tf.stack([seed, tf.constant(0, tf.int64)]),
+                                          alg="philox")
+
+    def images(generator, z):
+        out = generator(z, training=False)
+        return {"images": out, "images_uint8": to_uint8(out)}
+
+    def ignoring(generator):
+        return tf.function(lambda batch_size, seed, truncation: images(generator, draw(batch_size, seed)),
+                           input_signature=[size_spec, seed_spec, truncation_spec])
+
+    def legacy(generator):
+        return tf.function(lambda batch_size, seed: images(generator, draw(batch_size, seed)),
+                           input_signature=[size_spec, seed_spec])
+
+    report = kg.export.verify(write_with_sample(gan, tmp_path / "ignoring", ignoring), gan)
+    assert not report["passed"] and report["signatures"]["sample"]["max_abs_diff"] > 1e-3
+    assert report["signatures"]["serving_default"]["max_abs_diff"] <= 1e-5
+    report = kg.export.verify(write_with_sample(gan, tmp_path / "legacy", legacy), gan)
+    assert report["passed"] and set(report["signatures"]) == {"serving_default", "sample"}
+    # The real export passes at both truncations.
+    assert kg.export.verify(kg.export.saved_model(gan, tmp_path / "serving"), gan)["passed"]
