@@ -9,6 +9,13 @@ train steps is summed). A loop stops when its FCD reaches ``target`` or its trai
 time passes ``budget`` seconds. Called by ``train_throughput.py --quality``, or alone:
 
     python bench/time_to_quality.py --fcd 40 --seconds 600
+
+``--precisions float32,mixed_bfloat16 --steps 2000`` instead trains ours once
+per precision (same seed, same networks' sizes, same data order), in
+alternating chunks, and prints the FCD each reaches at equal steps with the
+training seconds: whether a faster policy costs quality.
+
+    python bench/time_to_quality.py --precisions float32,mixed_bfloat16 --steps 2000 --n 5000
 """
 
 import argparse
@@ -68,6 +75,43 @@ def time_to_fcd(images, target=40.0, budget=600.0, chunk=200, n=2000, variants=(
             + table(["loop", "steps", "train seconds", "last FCD"], rows))
 
 
+def fcd_at_steps(images, precisions, steps=2000, chunk=500, n=5000, seed=0):
+    """Return a Markdown table: FCD and training seconds of ours after ``steps`` steps per precision.
+
+    Each precision trains a DCGAN with the zoo recipe's sizes from ``seed``
+    (the same initial weights: the float32 model's are copied into the
+    others) on the same pipeline order, in alternating chunks of ``chunk``
+    steps (the first two, which trace, untimed); FCD is measured once at the end with ``n`` samples against the
+    test split and the shipped classifier extractor.
+    """
+    import keras_gans as kg
+    from bench.train_throughput import LATENT, WIDTH, pipeline, table, timed_fit
+
+    runs = {}
+    for precision in precisions:
+        gan = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=seed, precision=precision)
+        if runs:
+            first = next(iter(runs.values()))["gan"]
+            gan.generator.set_weights(first.generator.get_weights())
+            gan.discriminator.set_weights(first.discriminator.get_weights())
+        gan.compile()
+        runs[precision] = {"gan": gan, "ds": pipeline("images", 64, images, None), "seconds": 0.0}
+    warm_up = 2  # untimed: the first steps trace the train function
+    for run in runs.values():
+        timed_fit(run["gan"], run["ds"], warm_up)
+    for start in range(warm_up, steps, chunk):
+        for run in runs.values():
+            run["seconds"] += timed_fit(run["gan"], run["ds"], min(chunk, steps - start))
+    extractor = kg.zoo.classifier_extractor()
+    rows = []
+    for precision, run in runs.items():
+        fcd = kg.metrics.evaluate(run["gan"], n=n, extractor=extractor)["frechet_distance"]
+        rows.append((precision, steps, f"{run['seconds']:.0f}", f"{1000 * run['seconds'] / (steps - warm_up):.1f}", f"{fcd:.2f}"))
+        print(f"  {precision}: {steps} steps, {run['seconds']:.0f} s, FCD {fcd:.2f}", flush=True)
+    return (f"DCGAN FCD at {steps} steps per precision (n={n}, batch 64, seed {seed}, chunks of {chunk} interleaved)\n"
+            + table(["precision", "steps", "train seconds", "ms/step", "FCD"], rows))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fcd", type=float, default=40.0, help="target Frechet classifier distance")
@@ -75,7 +119,19 @@ def main(argv=None):
     p.add_argument("--chunk", type=int, default=200, help="steps between evaluations")
     p.add_argument("--n", type=int, default=2000, help="samples per evaluation")
     p.add_argument("--variants", default="", help="'reuse_fakes': also ours with reuse_fakes=True")
+    p.add_argument("--precisions", default="",
+                   help="instead: FCD at --steps steps for each of these precisions (comma list)")
+    p.add_argument("--steps", type=int, default=2000, help="steps per precision with --precisions")
+    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if args.precisions:
+        import keras_gans as kg
+
+        images, _ = kg.data.load_numpy("fashion_mnist", split="train")
+        chosen = [v for v in args.precisions.split(",") if v]
+        print(fcd_at_steps(images, chosen, steps=args.steps, chunk=min(args.chunk, args.steps), n=args.n,
+                           seed=args.seed))
+        return
     variants = [v for v in args.variants.split(",") if v]
     if any(v != "reuse_fakes" for v in variants):
         p.error(f"unknown variant in {args.variants!r}: the one variant is reuse_fakes")

@@ -16,6 +16,22 @@ finite pipeline of ``--batches`` steps an epoch, ours on what ``kg.data.load``
 builds, the reference on the pipeline keras.io's examples build; the time is
 the wall clock of the whole fit, as a user waits for it.
 
+Levers (``--variants``), each a row timed in the same interleaved rounds, with
+its ratio to the reference and to ours with the defaults:
+
+- ``two_calls``: ours with the discriminator called once per batch (real, then
+  fake) where the default calls it once on both (families whose discriminator
+  has no batch norm: WGAN-GP's critic); ``sn`` / ``sn_two_calls``: ours with
+  ``spectral_norm=True`` (no batch norm, so one fused call) and the same with
+  two calls; these train a different discriminator than the reference.
+- ``bf16``: ``precision="mixed_bfloat16"``; ``auto``: ``precision="auto"``
+  (what it resolves to here is printed above the table).
+- ``steps``: ``compile(steps_per_execution=5)``; ``jit``: ``jit_compile=True``;
+  ``reuse_fakes``: one generator pass per step.
+
+The CPU model and the flags that decide ``precision="auto"`` are printed
+above the table: per-step figures depend on them.
+
 Images per step: the fit batch for dcgan, cgan and cyclegan (each side of an
 unpaired pair counts once); for wgan_gp the real images the critic steps
 consume (ours splits a batch of 5 x 64 into five critic steps, the keras.io
@@ -28,6 +44,7 @@ measures this machine's float32 matmul peak with large ``tf.matmul`` products.
 Run (one command, prints the tables):
 
     python bench/train_throughput.py [--rounds 3] [--steps 20] [--families dcgan,cgan]
+    python bench/train_throughput.py --variants two_calls,sn,sn_two_calls,bf16,steps   # the levers
     python bench/train_throughput.py --epochs 3 --batches 50   # + the end-to-end table
     python bench/train_throughput.py --quality   # + time to FCD on DCGAN (minutes)
 """
@@ -53,24 +70,41 @@ from bench.references.wgan_gp import ReferenceWGANGP  # noqa: E402
 
 LATENT, WIDTH = 64, 32  # the Fashion-MNIST zoo recipes' sizes
 PEAKS = []  # float32 matmul FLOP/s measured beside the DCGAN timings
+LEVERS = {  # flag name: (row name, constructor overrides, compile arguments)
+    "two_calls": ("ours two D calls", {"unfused": True}, {}),
+    "sn": ("ours spectral_norm (1 D call)", {"spectral_norm": True}, {}),
+    "sn_two_calls": ("ours spectral_norm, two D calls", {"spectral_norm": True, "unfused": True}, {}),
+    "reuse_fakes": ("ours reuse_fakes=True", {"reuse_fakes": True}, {}),
+    "jit": ("ours jit_compile=True", {}, {"jit_compile": True}),
+    "steps": ("ours steps_per_execution=5", {}, {"steps_per_execution": 5}),
+    "bf16": ("ours mixed_bfloat16", {"precision": "mixed_bfloat16"}, {}),
+    "auto": ("ours precision='auto'", {"precision": "auto"}, {}),
+}
 
 
 def _adam(rate=2e-4, b1=0.5, b2=0.999):
     return keras.optimizers.Adam(rate, beta_1=b1, beta_2=b2)
 
 
-def make_pair(family, seed=0, **overrides):
+def two_calls(cls):
+    """``cls`` with its discriminator called once per batch, whatever its layers (the unfused step)."""
+    return type(f"{cls.__name__}TwoCalls", (cls,), {"fuses_discriminator": lambda self, network=None: False})
+
+
+def make_pair(family, seed=0, unfused=False, **overrides):
     """``(ours, reference, batch_size, images_per_step, data_kind)`` on the same networks.
 
     ``overrides`` (constructor arguments such as ``precision`` or
-    ``reuse_fakes``) rebuild ours with fresh default networks and no reference.
+    ``reuse_fakes``) rebuild ours with fresh default networks and no
+    reference; ``unfused=True`` rebuilds it with two discriminator calls.
     """
-    if overrides:
+    if overrides or unfused:
         ours = make_pair(family, seed)[0]
         config = {**ours.get_config(), **overrides}
         for key in ours.network_keys:
             config[key] = None
-        return type(ours).from_config(config), None, None, None, None
+        cls = two_calls(type(ours)) if unfused else type(ours)
+        return cls.from_config(config), None, None, None, None
     if family == "dcgan":
         ours = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=seed)
         ref = ReferenceDCGAN(
@@ -184,23 +218,41 @@ def epoch_throughput(families, rounds, epochs, batches, images, labels):
 
 
 class StepTimer(keras.callbacks.Callback):
-    """Seconds spent inside train steps (batch begin to batch end), summed."""
+    """Seconds spent inside train steps (batch begin to batch end), summed: wall clock and process CPU.
+
+    The process CPU time (all threads, ``time.process_time``) is what the
+    steps cost this process; on a machine shared with other work it moves
+    less with their load than the wall clock does.
+    """
 
     def on_train_begin(self, logs=None):
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
 
     def on_train_batch_begin(self, batch, logs=None):
         self.start = time.perf_counter()
+        self.cpu_start = time.process_time()
 
     def on_train_batch_end(self, batch, logs=None):
         self.seconds += time.perf_counter() - self.start
+        self.cpu_seconds += time.process_time() - self.cpu_start
 
 
-def timed_fit(model, ds, steps):
-    """Seconds the ``steps`` train steps of one ``fit`` took, start-up and teardown excluded."""
+def timed_fit(model, ds, steps, cpu=False):
+    """Seconds the ``steps`` train steps of one ``fit`` took, start-up and teardown excluded.
+
+    With ``steps_per_execution=k`` Keras calls the batch callbacks once per
+    ``k`` steps, so the timer still covers every step; the generator
+    optimizer's iterations confirm that ``steps`` steps ran. ``cpu=True``
+    returns ``(wall seconds, process CPU seconds)``.
+    """
     timer = StepTimer()
+    counter = getattr(model, "g_optimizer", None)
+    before = int(counter.iterations.numpy()) if counter is not None else None
     model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer])
-    return timer.seconds
+    if counter is not None and int(counter.iterations.numpy()) - before != steps:
+        raise RuntimeError(f"fit ran {int(counter.iterations.numpy()) - before} steps, not {steps}")
+    return (timer.seconds, timer.cpu_seconds) if cpu else timer.seconds
 
 
 def throughput(families, rounds, steps, images, labels, variants=()):
@@ -215,23 +267,51 @@ def throughput(families, rounds, steps, images, labels, variants=()):
             if family == "cyclegan" and "reuse_fakes" in init:
                 continue  # CycleGAN always reuses its translations
             extra = make_pair(family, **init)[0]
+            if init.get("unfused") and not kg.models.GAN.fuses_discriminator(extra):
+                continue  # two calls by default already: the row would repeat another
             extra.compile(**compile_kwargs)
             models[name] = (extra, pipeline(kind, b_ours, images, labels))
         for model, ds in models.values():  # warm-up: trace and build
             timed_fit(model, ds, max(2, steps // 4))
         times = {k: [] for k in models}
+        cpu = {k: [] for k in models}
         for _ in range(rounds):  # A B A B ...
             for k, (model, ds) in models.items():
-                times[k].append(timed_fit(model, ds, steps))
+                wall, used = timed_fit(model, ds, steps, cpu=True)
+                times[k].append(wall)
+                cpu[k].append(used)
                 if family == "dcgan" and k == "ours":
                     # The ceiling is measured right after each timed fit, so
                     # machine load hits the step and the ceiling alike.
                     PEAKS.append(matmul_peak(reps=5))
         speed = {k: per_step * steps / statistics.median(t) for k, t in times.items()}
         for k in models:
-            rows.append((family, k, speed[k], speed[k] / speed["reference"]))
+            rows.append((family, k, speed[k], speed[k] / speed["reference"], speed[k] / speed["ours"],
+                         1000 * statistics.median(times[k]) / steps, 1000 * statistics.median(cpu[k]) / steps))
         print(f"  {family}: " + ", ".join(f"{k} {v:.0f} img/s" for k, v in speed.items()), flush=True)
     return rows
+
+
+def machine():
+    """Lines naming the CPU, the flags that matter for bfloat16, and what precision='auto' picks."""
+    from keras_gans.models.gan import auto_precision, cpu_flags
+
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.partition(":")[2].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    flags = set(cpu_flags().split())
+    shown = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "avx512_fp16")
+    listed = " ".join(f"{f}={'yes' if f in flags else 'no'}" for f in shown)
+    gpus = tf.config.list_physical_devices("GPU")
+    device = f"GPU x{len(gpus)}" if gpus else "CPU"
+    return [
+        f"device: {device} ({os.cpu_count()} CPU cores); tensorflow {tf.__version__}, keras {keras.__version__}",
+        f"cpu: {model}; {listed}",
+        f"precision='auto' resolves to {auto_precision()} here",
+    ]
 
 
 def dcgan_step_flops(batch=64):
@@ -281,7 +361,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=20, help="train steps per timed fit")
     p.add_argument("--variants", nargs="?", const="all", default="",
                    help="also time ours with other settings: 'all' (the default when the flag "
-                        "has no value) or a comma list of reuse_fakes (=True), jit, steps, bf16")
+                        "has no value) or a comma list of " + ", ".join(LEVERS))
     p.add_argument("--epochs", type=int, default=0,
                    help="also time whole fits of this many epochs, each loop on its own pipeline")
     p.add_argument("--batches", type=int, default=100, help="steps per epoch of those fits")
@@ -291,14 +371,8 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     images, labels = kg.data.load_numpy("fashion_mnist", split="train")
-    device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-    print(f"device: {device} ({os.cpu_count()} CPU cores); tensorflow {tf.__version__}, keras {keras.__version__}")
-    known = {  # flag name: (row name, constructor overrides, compile arguments)
-        "reuse_fakes": ("ours reuse_fakes=True", {"reuse_fakes": True}, {}),
-        "jit": ("ours jit_compile=True", {}, {"jit_compile": True}),
-        "steps": ("ours steps_per_execution=5", {}, {"steps_per_execution": 5}),
-        "bf16": ("ours mixed_bfloat16", {"precision": "mixed_bfloat16"}, {}),
-    }
+    print("\n".join(machine()))
+    known = LEVERS
     chosen = list(known) if args.variants == "all" else [v for v in args.variants.split(",") if v]
     unknown = [v for v in chosen if v not in known]
     if unknown:
@@ -306,8 +380,13 @@ def main(argv=None):
     variants = [known[v] for v in chosen]
     rows = throughput(args.families.split(","), args.rounds, args.steps, images, labels, variants)
     print()
-    print(table(["family", "loop", "images/s", "vs reference"],
-                [(f, k, f"{s:.0f}", f"{r:.2f}x") for f, k, s, r in rows]))
+    print(f"Train steps: median of {args.rounds} interleaved fits of {args.steps} steps each")
+    header = ["family", "loop", "images/s", "vs reference"]
+    cells = [[f, k, f"{s:.0f}", f"{r:.2f}x"] for f, k, s, r, *_ in rows]
+    if variants:  # each lever against ours with the defaults, timed in the same rounds
+        header += ["vs ours", "ms/step", "CPU ms/step"]
+        cells = [c + [f"{o:.2f}x", f"{ms:.1f}", f"{used:.1f}"] for c, (*_, o, ms, used) in zip(cells, rows)]
+    print(table(header, cells))
 
     if args.epochs:
         epoch_rows = epoch_throughput(args.families.split(","), args.rounds, args.epochs, args.batches, images, labels)
@@ -319,7 +398,7 @@ def main(argv=None):
 
     flops = dcgan_step_flops(64)
     peak = max(PEAKS) if PEAKS else matmul_peak()
-    dcgan = [s for f, k, s, _ in rows if f == "dcgan" and k == "ours"]
+    dcgan = [s for f, k, s, *_ in rows if f == "dcgan" and k == "ours"]
     print()
     print(f"DCGAN train step (batch 64, width {WIDTH}, latent {LATENT}): {flops / 1e9:.3f} GFLOP "
           "(TF profiler, float_operation of the traced step)")
