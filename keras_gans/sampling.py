@@ -101,7 +101,7 @@ def latents(n, latent_dim, seed):
     Equal (to float32 rounding) to
     ``tf.random.stateless_normal([n, latent_dim], seed=[seed, 0], alg="philox")``,
     which is what ``gan.generate(n, seed=seed)``, ``keras-gans sample --seed``
-    and the exported ``sample(batch_size=n, seed=seed)`` signature draw. Feed
+    and the exported ``sample(batch_size=n, seed=seed, truncation=1.0)`` signature draw. Feed
     them as ``z`` to a ``.tflite`` file or to ``serving_default`` to get the
     images of that seed.
 

@@ -39,8 +39,11 @@ MODEL_KEY = "model"
 def generator_keys(model):
     """Network attributes of a GAN that sampling needs (``generator``, ``generator_ba``...)."""
     keys = [k for k in model.network_keys if k.startswith("generator")]
-    if getattr(model, "ema_generator", None) is not None:
-        keys.append("ema_generator")  # what generate() samples with when the GAN keeps one
+    # The EMA copies (ema_generator; CycleGAN's ema_generator_ba too) are what
+    # generate() and translate() sample with when the GAN keeps them.
+    for key in ("ema_generator", "ema_generator_ba"):
+        if getattr(model, key, None) is not None:
+            keys.append(key)
     return keys
 
 
