@@ -194,14 +194,19 @@ def truncate(gan, z, truncation):
 
 
 def interpolate(gan, seed_a, seed_b, steps, method="slerp", truncation=None, use_ema=True, **conditions):
-    """Images along the latent path between the latents of two seeds.
+    """Images along the latent path between the latents of two seeds (or two images).
 
     The ends are ``gan.generate(1, seed=seed_a)`` and ``seed_b``'s image
-    (the same latents, ``latents(1, latent_dim, seed)``).
+    (the same latents, ``latents(1, latent_dim, seed)``). A GAN with an
+    encoder (``kg.models.VAEGAN``) also takes images as ends: each is mapped
+    to its posterior mean (``gan.encode``), so the ends are the images'
+    reconstructions (``gan.reconstruct``).
 
     Args:
         gan: a ``kg.models`` GAN with a latent space.
-        seed_a, seed_b: ints, the seeds of the two ends.
+        seed_a, seed_b: ints, the seeds of the two ends; for a GAN with an
+            encoder, either may instead be an image ``[h, w, c]`` (or a batch
+            of one) in [-1, 1].
         steps: int >= 2, images on the path, ends included.
         method: ``"slerp"`` (default) or ``"linear"`` (see ``latent_path``).
         truncation: None or ``psi`` in (0, 1], applied to every latent.
@@ -224,7 +229,20 @@ def interpolate(gan, seed_a, seed_b, steps, method="slerp", truncation=None, use
             f"{type(gan).__name__} has no latent space to interpolate in"
             + (": translate images with gan.translate instead." if hasattr(gan, "translate") else ".")
         )
-    path = latent_path(
-        latents(1, gan.latent_dim, seed_a)[0], latents(1, gan.latent_dim, seed_b)[0], steps, method
-    )
+    path = latent_path(_end_latent(gan, seed_a), _end_latent(gan, seed_b), steps, method)
     return gan.generate_from_latents(gan.truncate(path, truncation), use_ema=use_ema, **conditions)
+
+
+def _end_latent(gan, end):
+    """The latent of one end of ``interpolate``: a seed's, or an image's posterior mean."""
+    if not hasattr(gan, "encode") or (isinstance(end, (int, np.integer)) and not isinstance(end, bool)):
+        return latents(1, gan.latent_dim, end)[0]
+    images = np.asarray(end.numpy() if hasattr(end, "numpy") else end)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or len(images) != 1:
+        raise ValueError(
+            f"an end of the path must be an int seed or one image [h, w, c], got shape {images.shape}: "
+            "pass images[i], not the batch."
+        )
+    return gan.encode(images)[0]

@@ -10,6 +10,7 @@ from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_genera
 from keras_gans.networks.dcgan import dcgan_discriminator, dcgan_generator, upsampling_plan
 from keras_gans.networks.layers import InstanceNormalization, ReflectionPadding2D
 from keras_gans.networks.spectral_norm import SpectralConv2D, SpectralDense
+from keras_gans.networks.vaegan import vaegan_discriminator, vaegan_encoder
 
 __all__ = [
     "cgan_generator",
