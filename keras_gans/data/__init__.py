@@ -10,5 +10,6 @@ from keras_gans.data.loader import (
     to_pipeline,
 )
 from keras_gans.data.unpaired import load_unpaired
+from keras_gans.data.paired import load_paired
 
-__all__ = ["load", "load_unpaired", "load_numpy", "to_pipeline", "prefetched", "check_images", "read_idx", "FASHION_MNIST_CLASSES"]
+__all__ = ["load", "load_unpaired", "load_paired", "load_numpy", "to_pipeline", "prefetched", "check_images", "read_idx", "FASHION_MNIST_CLASSES"]

@@ -8,6 +8,7 @@ import keras  # noqa: F401
 from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
 from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
 from keras_gans.networks.dcgan import dcgan_discriminator, dcgan_generator, upsampling_plan
+from keras_gans.networks.pix2pix import pix2pix_discriminator, pix2pix_generator
 from keras_gans.networks.layers import InstanceNormalization, ReflectionPadding2D
 from keras_gans.networks.spectral_norm import SpectralConv2D, SpectralDense
 from keras_gans.networks.vaegan import vaegan_discriminator, vaegan_encoder
@@ -20,6 +21,7 @@ __all__ = [
     "upsampling_plan",
     "cyclegan_generator",
     "cyclegan_discriminator",
+    "pix2pix_generator", "pix2pix_discriminator",
     "ReflectionPadding2D",
     "InstanceNormalization",
     "SpectralConv2D",
