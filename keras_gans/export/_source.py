@@ -15,6 +15,24 @@ IMAGE = "image"  # images -> images (CycleGAN A -> B)
 class ExportSource:
     """A generator ready to export, with what the signatures need to know.
 
+    ``sampling`` describes how a latent family that does not truncate in
+    ``z`` space samples. It is None for ``psi * z`` families; else an object
+    (``kg.models.stylegan2.WSpaceSampling`` for StyleGAN2's layout) with:
+
+    - ``space`` (``"w"``), ``truncation_range`` (the closed ``(low, high)``
+      of ``psi``) and ``truncation_message``;
+    - ``latent_dim``, ``num_ws`` and ``w_dim``: the styles are
+      ``[batch, num_ws, w_dim]``;
+    - tensor functions ``ws(z)`` (untruncated styles), ``truncate(ws, psi)``
+      and ``synthesize(ws)`` (images in [-1, 1]), which the signatures trace;
+    - numpy references ``ws_from_latents(z, truncation)``,
+      ``images_from_latents(z, truncation)`` and ``images_from_ws(ws)``,
+      which ``kg.export.verify`` compares the artifact with;
+    - ``for_generator(generator)``: the same for a copy of the generator.
+
+    A GAN gives it with ``gan.export_sampling()``; a bare generator is asked
+    ``WSpaceSampling.of(generator)`` (None when it lacks the layout).
+
     Attributes:
         generator: ``keras.Model``, the network that is exported.
         kind: ``"latent"``, ``"conditional"`` or ``"image"``.
@@ -23,10 +41,12 @@ class ExportSource:
         num_classes: int or None (conditional generators).
         image_shape: tuple ``(h, w, c)`` of the images made.
         origin: str, what it was loaded from (for messages).
+        sampling: None (truncation is ``psi * z``) or the family's sampling (see above).
     """
 
-    def __init__(self, generator, kind, name, latent_dim, num_classes, image_shape, origin):
+    def __init__(self, generator, kind, name, latent_dim, num_classes, image_shape, origin, sampling=None):
         self.generator = generator
+        self.sampling = sampling
         self.kind = kind
         self.name = name
         self.latent_dim = latent_dim
@@ -76,10 +96,14 @@ class ExportSource:
                 config["dtype"] = "float32"
             return layer.__class__.from_config(config)
 
-        copy = keras.models.clone_model(self.generator, clone_function=float32_layer)
+        # recursive: a generator made of nested networks (StyleGAN2's mapping
+        # and synthesis) is rebuilt in float32 all the way down.
+        copy = keras.models.clone_model(self.generator, clone_function=float32_layer, recursive=True)
         copy.set_weights(self.generator.get_weights())
+        sampling = self.sampling.for_generator(copy) if self.sampling is not None else None
         return ExportSource(
-            copy, self.kind, self.name, self.latent_dim, self.num_classes, self.image_shape, self.origin
+            copy, self.kind, self.name, self.latent_dim, self.num_classes, self.image_shape, self.origin,
+            sampling=sampling,
         )
 
     def run_keras(self, inputs, batch_size=256):
@@ -137,7 +161,15 @@ def _num_classes_of(generator):
     return int(sizes.pop())
 
 
-def _from_generator(generator, name, origin, num_classes=None):
+def _sampling_of(generator):
+    """The sampling a bare generator's layout implies: w space for a mapping + synthesis network, else None."""
+    from keras_gans.models.stylegan2 import WSpaceSampling
+
+    return WSpaceSampling.of(generator)
+
+
+def _from_generator(generator, name, origin, num_classes=None, sampling=False):
+    """``sampling``: the GAN's (None: z space); ``False``: read it from the generator's layout."""
     import keras
 
     if not generator.built or not getattr(generator, "inputs", None):
@@ -168,7 +200,11 @@ def _from_generator(generator, name, origin, num_classes=None):
         raise ValueError(f"{origin} takes {len(inputs)} inputs: exports handle z, [z, labels] or images.")
     rank = len(inputs[0].shape)
     if rank == 2:
-        return ExportSource(generator, LATENT, name, int(inputs[0].shape[-1]), None, image_shape, origin)
+        if sampling is False:
+            sampling = _sampling_of(generator)
+        return ExportSource(
+            generator, LATENT, name, int(inputs[0].shape[-1]), None, image_shape, origin, sampling=sampling
+        )
     if rank == 4:
         in_shape = tuple(inputs[0].shape[1:])
         if in_shape != image_shape:
@@ -184,10 +220,13 @@ def _from_generator(generator, name, origin, num_classes=None):
 
 
 def _from_gan(gan, name, origin):
-    # A GAN with ema_decay exports its EMA generator, the one that samples.
+    # A GAN with ema_decay exports its EMA generator, the one that samples. A
+    # family that samples other than by psi * z says how (export_sampling).
+    export_sampling = getattr(gan, "export_sampling", None)
     return _from_generator(
         gan.sampling_generator(), name or gan.family, origin,
         num_classes=getattr(gan, "num_classes", None),
+        sampling=export_sampling() if callable(export_sampling) else None,
     )
 
 

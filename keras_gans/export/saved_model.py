@@ -9,8 +9,15 @@ Signatures (every input and output has a stable name; the batch is dynamic):
   scalars (all but cyclegan).
 - ``sample_labels``: ``labels`` int32 ``[batch]``, ``seed`` int64 and
   ``truncation`` float32 scalars (cgan).
+- ``mapping`` and ``synthesis`` (stylegan2, any family that truncates in
+  ``w`` space): ``mapping`` takes ``z`` and ``truncation`` and returns ``ws``
+  float32 ``[batch, num_ws, w_dim]`` (the styles, one per style input of the
+  synthesis network, truncated toward the mean ``w``); ``synthesis`` takes
+  ``ws`` of that shape and returns the images. Equal rows of ``ws`` give
+  ``serving_default``'s image; rows below a cutoff taken from one latent's
+  ``ws`` and the rest from another's are ``gan.style_mix``.
 
-Every signature returns ``images`` (float32 in [-1, 1], NHWC) and
+Every signature but ``mapping`` returns ``images`` (float32 in [-1, 1], NHWC) and
 ``images_uint8`` (uint8 in [0, 255], ``round(clip(images, -1, 1) * 127.5 + 127.5)``),
 so a client can write PNG files without any arithmetic.
 
@@ -32,6 +39,16 @@ sends it (``1.0`` for no truncation); a value outside (0, 1] (NaN included)
 is refused inside the graph: an ``InvalidArgumentError`` whose message is
 ``TRUNCATION_MESSAGE``, which names the valid range. A GAN with ``ema_decay``
 exports its EMA generator, the one ``gan.generate`` samples with.
+
+A family that truncates in ``w`` space (StyleGAN2) says so through
+``gan.export_sampling()`` (a bare generator with the mapping + synthesis
+layout is recognized by ``WSpaceSampling.of``), and its ``sample`` and
+``mapping`` truncate as ``gan.generate`` does: ``w = w_avg + psi * (w -
+w_avg)`` with the generator's saved ``w_avg`` (the EMA generator's, when
+there is one), ``psi`` in the family's closed range, [0, 1] for StyleGAN2
+(0.0: the mean-``w`` image); outside it the graph refuses ``psi`` with the
+family's ``truncation_message``. ``sample(batch_size, seed, truncation=psi)``
+is then ``gan.generate(batch_size, seed=seed, truncation=psi)``.
 """
 
 import os
@@ -108,9 +125,10 @@ def signature_functions(source, checks=True, sample=True):
     Args:
         source: ``ExportSource``.
         checks: bool, add graph assertions (label range, ``batch_size >= 1``,
-            ``truncation`` in (0, 1]).
+            ``truncation`` in (0, 1], or the family's range in ``w`` space).
             TFLite exports leave them out: ``Assert`` is not a builtin op.
-        sample: bool, add the ``sample`` (and ``sample_labels``) signatures.
+        sample: bool, add the ``sample`` (and ``sample_labels``) signatures,
+            and ``mapping`` / ``synthesis`` for a ``w``-space family.
 
     Returns:
         dict name -> ``tf.function`` with an input signature.
@@ -154,17 +172,20 @@ def signature_functions(source, checks=True, sample=True):
                 truncation = tf.identity(truncation)
         return z * truncation
 
-    def latents(batch_size, seed, truncation):
+    def draw(batch_size, seed):
+        # The latents of every sample signature: kg.sampling.latents(batch_size, latent_dim, seed).
         if checks:
             with tf.control_dependencies(
                 [tf.debugging.assert_positive(batch_size, message="batch_size must be >= 1")]
             ):
                 batch_size = tf.identity(batch_size)
         seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-        z = tf.random.stateless_normal(
+        return tf.random.stateless_normal(
             tf.stack([batch_size, tf.constant(latent_dim, tf.int32)]), seed=seed, alg="philox"
         )
-        return truncated(z, truncation)
+
+    def latents(batch_size, seed, truncation):
+        return truncated(draw(batch_size, seed), truncation)
 
     z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
     labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
@@ -209,7 +230,10 @@ def signature_functions(source, checks=True, sample=True):
             return outputs(generator(z, training=False))
 
         functions["serving_default"] = unconditional
-        if sample:
+        if sample and source.sampling is not None:
+            functions.update(_styled_functions(source.sampling, z_spec, size_spec, seed_spec, truncation_spec,
+                                               draw, outputs, checks))
+        elif sample:
 
             @tf.function(input_signature=[size_spec, seed_spec, truncation_spec])
             def sample_z(batch_size, seed, truncation):
@@ -217,6 +241,54 @@ def signature_functions(source, checks=True, sample=True):
 
             functions["sample"] = sample_z
     return functions
+
+
+def _checked_truncation(truncation, low, high, message, checks):
+    """``truncation`` behind graph assertions ``low <= psi <= high`` (NaN fails both)."""
+    import tensorflow as tf
+
+    if not checks:
+        return truncation
+    with tf.control_dependencies(
+        [
+            tf.debugging.assert_greater_equal(truncation, tf.constant(low, tf.float32), message=message),
+            tf.debugging.assert_less_equal(truncation, tf.constant(high, tf.float32), message=message),
+        ]
+    ):
+        return tf.identity(truncation)
+
+
+def _styled_functions(sampling, z_spec, size_spec, seed_spec, truncation_spec, draw, outputs, checks):
+    """``sample``, ``mapping`` and ``synthesis`` of a family that truncates in ``w`` space.
+
+    ``sample`` draws the ``z`` every family's ``sample`` draws, maps it to
+    styles, truncates them as the family does (toward the tracked mean
+    ``w``) and synthesizes; ``mapping`` returns the (truncated) styles and
+    ``synthesis`` takes styles, so a client can mix them.
+    """
+    import tensorflow as tf
+
+    low, high = sampling.truncation_range
+    message = sampling.truncation_message
+    ws_spec = tf.TensorSpec([None, sampling.num_ws, sampling.w_dim], tf.float32, name="ws")
+
+    def styles(z, truncation):
+        truncation = _checked_truncation(truncation, low, high, message, checks)
+        return sampling.truncate(sampling.ws(z), truncation)
+
+    @tf.function(input_signature=[size_spec, seed_spec, truncation_spec])
+    def sample_w(batch_size, seed, truncation):
+        return outputs(sampling.synthesize(styles(draw(batch_size, seed), truncation)))
+
+    @tf.function(input_signature=[z_spec, truncation_spec])
+    def mapping(z, truncation):
+        return {"ws": styles(z, truncation)}
+
+    @tf.function(input_signature=[ws_spec])
+    def synthesis(ws):
+        return outputs(sampling.synthesize(ws))
+
+    return {"sample": sample_w, "mapping": mapping, "synthesis": synthesis}
 
 
 def write_saved_model(source, path, checks=True, sample=True):

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_gans.models.gan import GAN, assign_variables, replica_share
 from keras_gans.networks.stylegan2 import (
+    MeanW,
     stylegan2_discriminator,
     stylegan2_generator,
     synthesis_plan,
@@ -54,6 +55,123 @@ def _seed_list(seeds, what):
     if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in seeds):
         raise ValueError(f"{what} must be an int or a non-empty list of ints, got {seeds!r}.")
     return [int(s) for s in seeds]
+
+
+class WSpaceSampling:
+    """How a mapping + synthesis generator samples with truncation in ``w`` space, as tensor functions.
+
+    Exports trace these (``kg.export.saved_model`` builds its ``sample``,
+    ``mapping`` and ``synthesis`` signatures from them), so an exported
+    ``sample(batch_size, seed, truncation)`` is ``gan.generate(batch_size,
+    seed=seed, truncation=psi)``. The functions call the generator's own
+    layers (``mapping``, whose ``mean_w`` layer holds ``w_avg``,
+    ``synthesis`` and the fixed noise maps ``noise_const{i}``), so the
+    variables an export tracks are the generator's.
+
+    Any family whose generator has this layout can reuse it; an export asks a
+    GAN for it with ``gan.export_sampling()`` and a bare generator with
+    ``WSpaceSampling.of(generator)``.
+
+    Attributes:
+        generator: ``keras.Model`` ``z -> images`` (the sampling generator).
+        latent_dim: int.
+        w_dim: int.
+        num_ws: int, the style inputs of the synthesis network.
+        space: ``"w"``, where truncation happens.
+        truncation_range: ``(0.0, 1.0)``, the closed range of ``psi``.
+        truncation_message: str, what a refused ``psi`` is told.
+
+    Example:
+        >>> gan = kg.models.StyleGAN2(latent_dim=16, w_dim=16, mapping_layers=2, width=8,
+        ...                           max_width=16)  # doctest: +SKIP
+        >>> sampling = gan.export_sampling()  # doctest: +SKIP
+        >>> sampling.synthesize(sampling.truncate(sampling.ws(z), 0.7))  # doctest: +SKIP
+    """
+
+    space = "w"
+    truncation_range = (0.0, 1.0)
+    truncation_message = (
+        "truncation must be a float psi in [0, 1] (1.0: no truncation, 0.0: every sample is the mean-w image)"
+    )
+
+    def __init__(self, generator, gan=None):
+        found = self._parts(generator)
+        if found is None:
+            raise ValueError(
+                f"the generator {generator.name!r} has no mapping network with a mean_w layer, synthesis "
+                "network and noise_const layers: build it with kg.networks.stylegan2_generator."
+            )
+        self.generator = generator
+        self._mapping, self._synthesis, self._mean_w, self._noise = found
+        self._gan = gan
+        self.latent_dim = int(self._mapping.inputs[0].shape[-1])
+        self.num_ws = int(self._synthesis.inputs[0].shape[1])
+        self.w_dim = int(self._synthesis.inputs[0].shape[2])
+
+    @staticmethod
+    def _parts(generator):
+        names = {layer.name for layer in getattr(generator, "layers", [])}
+        if not {"mapping", "synthesis"} <= names:
+            return None
+        mapping, synthesis = generator.get_layer("mapping"), generator.get_layer("synthesis")
+        means = [layer for layer in getattr(mapping, "layers", []) if isinstance(layer, MeanW)]
+        inputs = getattr(synthesis, "inputs", None) or []
+        count = len(inputs) - 1
+        if len(means) != 1 or count < 1 or not {f"noise_const{i}" for i in range(count)} <= names:
+            return None
+        noise = [generator.get_layer(f"noise_const{i}") for i in range(count)]
+        return mapping, synthesis, means[0], noise
+
+    @classmethod
+    def of(cls, generator):
+        """The sampling of ``generator`` if it has the mapping + synthesis layout, else None."""
+        return cls(generator) if cls._parts(generator) is not None else None
+
+    def for_generator(self, generator):
+        """The same sampling for another generator of the same layout (a float32 copy for TFLite)."""
+        return WSpaceSampling(generator)
+
+    # ------------------------------------------------------------ tensor functions
+    def ws(self, z):
+        """Untruncated styles ``[batch, num_ws, w_dim]`` (float32) for latents ``z``: one ``w`` repeated."""
+        w = tf.cast(self._mapping(z, training=False), "float32")
+        return tf.repeat(w[:, None, :], self.num_ws, axis=1)
+
+    def truncate(self, ws, psi):
+        """``w_avg + psi * (ws - w_avg)``; ``psi == 1`` returns ``ws`` unchanged, as ``generate`` skips it."""
+        psi = tf.cast(psi, "float32")
+        return tf.where(tf.equal(psi, 1.0), ws, self._mean_w.truncate(ws, psi))
+
+    def synthesize(self, ws):
+        """Images in [-1, 1] (float32) for styles ``ws`` ``[batch, num_ws, w_dim]``, with the fixed noise."""
+        noise = [layer(ws) for layer in self._noise]
+        images = self._synthesis([ws, *noise], training=False)
+        return tf.clip_by_value(tf.cast(images, "float32"), -1.0, 1.0)
+
+    # ------------------------------------------------------------ numpy (Keras) references
+    def ws_from_latents(self, z, truncation=None):
+        """Truncated styles ``[n, num_ws, w_dim]`` as numpy (``gan.w_from_latents`` when bound to a GAN)."""
+        z = np.asarray(z, "float32")
+        if self._gan is not None:
+            w = self._gan.w_from_latents(z, truncation=truncation)
+            return np.repeat(w[:, None, :], self.num_ws, axis=1)
+        ws = self.ws(tf.constant(z))
+        if truncation is not None and float(truncation) != 1.0:
+            ws = self.truncate(ws, float(truncation))
+        return ws.numpy().astype("float32")
+
+    def images_from_ws(self, ws):
+        """Images for styles ``ws`` ``[n, num_ws, w_dim]`` as numpy (``gan.generate_from_ws`` when bound)."""
+        ws = np.asarray(ws, "float32")
+        if self._gan is not None:
+            return self._gan.generate_from_ws(ws)
+        return self.synthesize(tf.constant(ws)).numpy().astype("float32")
+
+    def images_from_latents(self, z, truncation=None):
+        """Images for latents ``z`` truncated in ``w`` space (``gan.generate_from_latents`` when bound)."""
+        if self._gan is not None:
+            return self._gan.generate_from_latents(np.asarray(z, "float32"), truncation=truncation)
+        return self.images_from_ws(self.ws_from_latents(z, truncation))
 
 
 @keras.saving.register_keras_serializable(package="keras_gans")
@@ -517,6 +635,15 @@ class StyleGAN2(GAN):
         coarse = (np.arange(count) < int(cutoff))[None, :, None]
         ws = np.where(coarse, w[: len(a), None, :], w[len(a) :, None, :])
         return self.generate_from_ws(ws, batch_size=batch_size, use_ema=use_ema)
+
+    def export_sampling(self):
+        """How exports sample this GAN: a ``WSpaceSampling`` of the sampling (EMA) generator.
+
+        ``kg.export.saved_model`` asks a GAN for it to build ``sample`` with
+        truncation in ``w`` space (toward the saved ``w_avg``) and the
+        ``mapping`` / ``synthesis`` signatures.
+        """
+        return WSpaceSampling(self.sampling_generator(), gan=self)
 
     # ------------------------------------------------------------ saving
     def get_config(self):
