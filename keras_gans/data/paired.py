@@ -116,7 +116,8 @@ def _resized(images, image_size):
     if image_size is None or tuple(images.shape[1:3]) == tuple(int(v) for v in image_size):
         return images
     if images.dtype == np.uint8:
-        return np.concatenate([resize_uint8(images[i : i + 1024], image_size).numpy() for i in range(0, len(images), 1024)])
+        chunks = [resize_uint8(images[i : i + 1024], image_size).numpy() for i in range(0, len(images), 1024)]
+        return np.concatenate(chunks)
     import tensorflow as tf
 
     return tf.image.resize(images, tuple(int(v) for v in image_size), antialias=True).numpy().astype("float32")

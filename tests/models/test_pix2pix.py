@@ -83,6 +83,14 @@ def test_patchgan_scores_stacked_pairs():
     assert not tiny(normalization="batch").fuses_discriminator()
 
 
+def test_augment_moves_an_input_and_its_output_together():
+    gan = tiny(augment="translation,cutout")
+    x = uniform((4, 16, 16, 1), 0)
+    out = gan.augment_images(gan.pairs(x, x)).numpy()  # what the discriminator sees in training
+    assert not np.allclose(out[..., 0], x[..., 0])  # shifted and cut out...
+    np.testing.assert_array_equal(out[..., 0], out[..., 1])  # ...the same way in both halves
+
+
 # ---------------------------------------------------------------- losses with known networks
 def linear_pix2pix(shape=(4, 4, 1), **kwargs):
     """G(x) = 0.5 x and D(pair) = 2 x - y + 0.25 (a 1x1 convolution of the pair)."""
@@ -333,7 +341,7 @@ def test_exports_take_images_and_match_keras(tmp_path):
 # ---------------------------------------------------------------- real training
 @pytest.mark.slow
 def test_training_draws_garments_from_their_edges(fmnist_train, fmnist_test):
-    """Fashion-MNIST edges -> garments, 300 steps of batch 16 at 28x28 (about a minute)."""
+    """Fashion-MNIST edges -> garments, 300 steps of batch 16 on 4,800 train images."""
     keras.utils.set_random_seed(0)
     gan = kg.models.Pix2Pix(image_shape=(28, 28, 1), width=16, discriminator_layers=2, seed=0)
     gan.compile()
@@ -345,7 +353,8 @@ def test_training_draws_garments_from_their_edges(fmnist_train, fmnist_test):
     before = float(np.mean(np.abs(gan.translate(edges) - garments)))
     history = gan.fit(ds, epochs=1, steps_per_epoch=300, verbose=0).history
     after = float(np.mean(np.abs(gan.translate(edges) - garments)))
-    # Measured: held-out L1 about 0.9 untrained and 0.12 after; the edge map itself is ~1.2 away.
-    assert after < before / 3 and after < 0.25, (before, after)
+    # Measured on 256 test garments: L1 0.78 untrained, 0.235 after 300 steps (about 25 s on
+    # two cores); the edge maps themselves are 1.36 away from their garments.
+    assert after < before / 2.5 and after < 0.3, (before, after)
     assert float(np.mean(np.abs(edges - garments))) > 2 * after
     assert np.isfinite(history["d_loss"]).all() and history["l1_loss"][0] < before
