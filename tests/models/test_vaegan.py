@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import keras_gans as kg
 from keras_gans.models.vaegan import feature_reconstruction_loss, kl_divergence
-from tests.conftest import changed, model_state, weights_of
+from tests.conftest import changed, model_state, scaled, weights_of
 
 TINY = dict(latent_dim=8, width=8)
 
@@ -179,6 +179,22 @@ def test_spectral_norm_builds_a_spectral_discriminator_whose_power_iteration_run
     assert not any("norm" in layer.name for layer in model.discriminator.layers)
     model.train_step(tf.constant(real[:4]))
     assert all(int(layer.power_iterations.numpy()) == 1 for layer in layers)
+
+
+@pytest.mark.slow
+def test_a_short_training_on_fashion_mnist_reconstructs_held_out_images(fmnist_train, fmnist_test):
+    images, _ = fmnist_train
+    test = scaled(fmnist_test[0][:500])
+    model = kg.models.VAEGAN(latent_dim=32, width=16, seed=0)
+    model.compile()
+    before = float(np.mean((model.reconstruct(test) - test) ** 2))
+    model.fit(kg.data.load(images[:19200], batch_size=64, seed=0), epochs=1, verbose=0)  # 300 steps
+    after = float(np.mean((model.reconstruct(test) - test) ** 2))
+    # Measured: pixel MSE 0.68 -> 0.14 on test images; require a 3x drop.
+    assert after < before / 3, (before, after)
+    # Backgrounds are black (-1): an untrained decoder makes no pixel below -0.9,
+    # prior samples after 300 steps about 8% (real images: half).
+    assert np.mean(model.generate(500, seed=1) < -0.9) > 0.03
 
 
 # ---------------------------------------------------------------- encoding, decoding, sampling
