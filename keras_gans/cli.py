@@ -48,7 +48,8 @@ def _add_train(sub):
             "A killed run continues exactly where its last checkpoint left off with --resume."
         ),
     )
-    p.add_argument("family", help="GAN family: dcgan, cgan, wgan_gp or cyclegan")
+    p.add_argument("family", help="GAN family, e.g. dcgan, cgan, wgan_gp, cyclegan, progan, stylegan2 "
+                   "(an unknown name lists every family)")
     p.add_argument("--dataset", default=None,
                    help="TFDS name, IDX/image folder or .npz (default: fashion_mnist; --resume: the run's)")
     p.add_argument("--epochs", type=_positive_int, default=None,
@@ -629,7 +630,7 @@ def _add_zoo(sub):
     zsub = p.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
     lp = zsub.add_parser("list", help="table of zoo entries",
                          description="Print the zoo entries: name, family, dataset, params, metrics, local copy.")
-    lp.add_argument("--family", default=None, help="keep one family (dcgan, cgan, wgan_gp, cyclegan, classifier)")
+    lp.add_argument("--family", default=None, help="keep one family (a GAN family such as dcgan, or classifier)")
     lp.add_argument("--pretrained", action="store_true", help="only entries with published weights")
     lp.set_defaults(run=_cmd_zoo_list)
     cp = zsub.add_parser("card", help="print an entry's card (JSON)",
