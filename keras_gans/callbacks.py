@@ -144,42 +144,63 @@ class SampleGrid(keras.callbacks.Callback):
             ``every`` divides it).
         n: int, images per grid.
         seed: int, seed of the fixed latent batch.
-        inputs: array of domain-A images in [-1, 1]: required for a CycleGAN
-            (the grid pairs each with its translation); checked when
+        inputs: array of images in [-1, 1] to translate: required for a
+            CycleGAN (domain-A images; the grid pairs each with its
+            translation) and a Pix2Pix (paired input images); checked when
             training begins, so a missing one fails before the first epoch.
+        targets: Pix2Pix only, optional: the target images of ``inputs``
+            (aligned, in [-1, 1]). The grid then shows ``input | output |
+            target`` triples, two to a row; without them ``input | output``
+            pairs.
 
     Example:
         >>> gan.fit(ds, epochs=10, callbacks=[kg.callbacks.SampleGrid("runs/dcgan")])  # doctest: +SKIP
+        >>> edges, garments = next(iter(kg.data.load_paired("fashion_mnist", pair="edges", batch_size=8)))
+        >>> grid = kg.callbacks.SampleGrid("runs/pix2pix", inputs=edges, targets=garments)  # doctest: +SKIP
     """
 
     #: Attribute of the model holding the number of epochs it has completed
     #: (set by every ``SampleGrid`` at each epoch end; survives across fits).
     EPOCHS_ATTR = "_keras_gans_epochs_done"
 
-    def __init__(self, out_dir, every=1, n=64, seed=0, inputs=None):
+    def __init__(self, out_dir, every=1, n=64, seed=0, inputs=None, targets=None):
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive int, got {every!r}.")
+        if targets is not None and inputs is None:
+            raise ValueError("SampleGrid targets are the targets of inputs: pass inputs too.")
         self.out_dir = os.fspath(out_dir)
         self.every = every
         self.n = n
         self.seed = seed
-        self.inputs = inputs
+        self.inputs = _as_numpy(inputs)
+        self.targets = _as_numpy(targets)
         self.paths = []
         self._offset = None
 
     def on_train_begin(self, logs=None):
         self._offset = None
         # Fail now, not after the first epoch has trained.
-        if getattr(self.model, "data_kind", None) != "unpaired":
+        kind = getattr(self.model, "data_kind", None)
+        if self.targets is not None and kind != "paired":
+            raise ValueError(
+                f"SampleGrid targets go beside the translations of a paired model (Pix2Pix); a "
+                f"{type(self.model).__name__} has none: drop targets."
+            )
+        if kind not in ("unpaired", "paired"):
             return
         if self.inputs is None:
-            raise ValueError(
-                f"SampleGrid on a {type(self.model).__name__} needs the images to translate: pass "
-                "inputs=a batch of domain-A images in [-1, 1] (SampleGrid(out_dir, inputs=a_images))."
+            what = (
+                "inputs=a batch of paired input images in [-1, 1] (SampleGrid(out_dir, inputs=inputs, "
+                "targets=targets), e.g. the first batch of kg.data.load_paired)"
+                if kind == "paired"
+                else "inputs=a batch of domain-A images in [-1, 1] (SampleGrid(out_dir, inputs=a_images))"
             )
+            raise ValueError(f"SampleGrid on a {type(self.model).__name__} needs the images to translate: pass {what}.")
         if hasattr(self.model, "_check_inputs"):
             self.model._check_inputs(self.inputs, "SampleGrid inputs")
+        if self.targets is not None:
+            _check_targets(self.model, self.inputs, self.targets)
 
     def epochs_done(self):
         """Epochs the model has completed before this fit (its own count, not the fit's).
@@ -202,7 +223,17 @@ class SampleGrid(keras.callbacks.Callback):
 
     def render(self):
         """The images of this callback's grid for the model's current weights."""
-        return self.model.preview(self.n, seed=self.seed, inputs=self.inputs)
+        images = self.model.preview(self.n, seed=self.seed, inputs=self.inputs)
+        if self.targets is not None and getattr(self.model, "data_kind", None) == "paired":
+            images = with_targets(images, self.targets)
+        return images
+
+    def columns(self):
+        """Images per row of the grid: 6 for paired triples (two to a row), else square."""
+        if self.targets is not None and getattr(self.model, "data_kind", None) == "paired":
+            shown = min(max(self.n // 2, 1), len(self.inputs))
+            return 6 if shown > 1 else 3
+        return None
 
     def path_for(self, number):
         """The file of the grid after the model's epoch ``number`` (1-based)."""
@@ -210,7 +241,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     def write(self, number):
         """Render the grid now and save it as the grid of epoch ``number``; returns the path."""
-        path = save_grid(self.render(), self.path_for(number))
+        path = save_grid(self.render(), self.path_for(number), ncols=self.columns())
         self.paths.append(path)
         return path
 
@@ -222,6 +253,55 @@ class SampleGrid(keras.callbacks.Callback):
         if number % self.every:
             return
         self.write(number)
+
+
+def _as_numpy(images):
+    if images is None:
+        return None
+    if hasattr(images, "numpy"):
+        images = images.numpy()
+    return np.asarray(images)
+
+
+def _check_targets(model, inputs, targets):
+    shape = tuple(int(s) for s in model.image_shape)
+    if targets.ndim != 4 or tuple(targets.shape[1:]) != shape or len(targets) != len(inputs):
+        raise ValueError(
+            f"SampleGrid targets must be the {len(inputs)} target images of inputs, shape "
+            f"[{len(inputs)}, {', '.join(map(str, shape))}], got {targets.shape}."
+        )
+    if not np.issubdtype(targets.dtype, np.floating):
+        raise ValueError(
+            f"SampleGrid targets must be floats in [-1, 1], got dtype {targets.dtype}: scale uint8 "
+            "images with x / 127.5 - 1."
+        )
+
+
+def with_targets(pairs, targets):
+    """Insert each target after its ``input, output`` pair: ``[x0, G(x0), y0, x1, ...]``.
+
+    Args:
+        pairs: a paired model's ``preview``: ``[x0, G(x0), x1, G(x1), ...]``.
+        targets: the target images of the shown inputs, in the same order
+            (at least ``len(pairs) // 2``; the first are used).
+
+    Returns:
+        float32 array ``[3 * k, h, w, c]`` for ``k = len(pairs) // 2`` pairs.
+
+    Example:
+        >>> x, g, y = (np.full((2, 4, 4, 1), v, "float32") for v in (-1.0, 0.0, 1.0))
+        >>> triples = with_targets(np.stack([x, g], axis=1).reshape(4, 4, 4, 1), y)
+        >>> triples[:, 0, 0, 0].tolist()
+        [-1.0, 0.0, 1.0, -1.0, 0.0, 1.0]
+    """
+    pairs = np.asarray(pairs, "float32")
+    k = len(pairs) // 2
+    targets = np.asarray(targets, "float32")[:k]
+    if len(targets) < k or targets.shape[1:] != pairs.shape[1:]:
+        raise ValueError(
+            f"with_targets needs {k} targets of shape {pairs.shape[1:]}, got {targets.shape}."
+        )
+    return np.stack([pairs[0::2][:k], pairs[1::2][:k], targets], axis=1).reshape((-1, *pairs.shape[1:]))
 
 
 def model_iterations(model):

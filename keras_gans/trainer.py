@@ -64,7 +64,11 @@ RUN_FILE = "run.json"
 #: Epochs of a new run when none are given (a resume: the run's own).
 DEFAULT_EPOCHS = 5
 #: Settings a resume must train with as recorded (a different value is refused).
-FIXED_SETTINGS = ("dataset", "batch_size", "steps_per_epoch", "seed", "classes")
+FIXED_SETTINGS = (
+    "dataset", "batch_size", "steps_per_epoch", "seed", "classes", "pair", "features", "edge_threshold",
+)
+#: Keyword arguments of ``kg.data.load_paired`` a run of a paired family (Pix2Pix) passes on.
+PAIRED_OPTIONS = ("pair", "features", "edge_threshold")
 #: Settings a resume takes from the run unless given again (the new value is then recorded).
 ADJUSTABLE_SETTINGS = ("epochs", "checkpoint_every", "sample_every", "learning_rate", "deterministic")
 
@@ -104,11 +108,49 @@ def is_chief():
     return kind == "chief" or (kind == "worker" and index == 0 and not has_chief)
 
 
-def make_dataset(model_class, dataset, batch_size, seed=0, classes=None, split="train"):
-    """Load ``dataset`` in the form ``model_class.data_kind`` asks for (a ``kg.data`` pipeline)."""
+def _paired_options(model_class, pair=None, features=None, edge_threshold=None):
+    """The ``load_paired`` options of a run; refused for a family that does not train on pairs."""
+    given = {"pair": pair, "features": features, "edge_threshold": edge_threshold}
+    given = {k: v for k, v in given.items() if v is not None}
+    if model_class.data_kind != "paired":
+        if given:
+            key = sorted(given)[0]
+            raise ValueError(
+                f"{key} makes or picks (input, target) pairs for paired families (pix2pix); "
+                f"{model_class.family} does not train on pairs: drop {key}."
+            )
+        return {}
+    if "edge_threshold" in given and given.get("pair") != "edges":
+        raise ValueError(
+            f"edge_threshold applies to pair='edges' (the edge maps it thresholds), got "
+            f"pair={given.get('pair')!r}: drop edge_threshold or use pair='edges'."
+        )
+    if "features" in given:
+        features = given["features"]
+        if isinstance(features, str) or not isinstance(features, (tuple, list)):
+            raise ValueError(
+                f"features must be two names (input feature, target feature), got {features!r}."
+            )
+        given["features"] = tuple(features)
+    return given
+
+
+def make_dataset(model_class, dataset, batch_size, seed=0, classes=None, split="train", pair=None,
+                 features=None, edge_threshold=None):
+    """Load ``dataset`` in the form ``model_class.data_kind`` asks for (a ``kg.data`` pipeline).
+
+    Paired families (Pix2Pix) get ``kg.data.load_paired`` batches ``(inputs,
+    targets)``; ``pair``, ``features`` and ``edge_threshold`` are its
+    arguments (refused for other families).
+    """
     from keras_gans import data
 
     kind = model_class.data_kind
+    options = _paired_options(model_class, pair, features, edge_threshold)
+    if kind == "paired":
+        return data.load_paired(
+            dataset, split=split, batch_size=batch_size, classes=classes, seed=seed, **options
+        )
     if kind == "unpaired":
         return data.load_unpaired(
             dataset, split=split, batch_size=batch_size, classes=classes, seed=seed
@@ -120,23 +162,36 @@ def make_dataset(model_class, dataset, batch_size, seed=0, classes=None, split="
 
 
 # ------------------------------------------------------------------ data
-def training_arrays(model_class, dataset, classes=None, split="train"):
+def training_arrays(model_class, dataset, classes=None, split="train", pair=None, features=None,
+                    edge_threshold=None):
     """Load ``dataset`` into memory in the form ``model_class.data_kind`` trains on.
 
     Args:
         model_class: a ``kg.models`` GAN class.
-        dataset: a ``kg.data.load_numpy`` source.
+        dataset: a ``kg.data.load_numpy`` source (paired families: a
+            ``kg.data.load_paired`` source).
         classes: optional class ids to keep (CycleGAN: the pair of domains).
         split: the split to read.
+        pair: paired families: the ``load_paired`` transform (``"edges"``,
+            ``"ab"``, ``"ba"``) or None for a source that holds pairs.
+        features: paired families: ``(input_key, target_key)`` of an
+            ``.npz`` or TFDS source.
+        edge_threshold: paired families: the threshold of ``pair="edges"``.
 
     Returns:
-        A tuple of arrays: ``(images,)``, ``(images, labels)`` (``"labelled"``)
-        or ``(domain_a, domain_b)`` (``"unpaired"``); images uint8 or float32
-        in [-1, 1], NHWC.
+        A tuple of arrays: ``(images,)``, ``(images, labels)`` (``"labelled"``),
+        ``(domain_a, domain_b)`` (``"unpaired"``) or ``(inputs, targets)``
+        (``"paired"``, aligned: the i-th input belongs to the i-th target);
+        images uint8 or float32 in [-1, 1], NHWC.
     """
     from keras_gans import data
 
     kind = model_class.data_kind
+    options = _paired_options(model_class, pair, features, edge_threshold)
+    if kind == "paired":
+        from keras_gans.data.paired import paired_numpy
+
+        return tuple(paired_numpy(dataset, split=split, classes=classes, **options))
     if kind == "unpaired":
         from keras_gans.data.unpaired import _domains
 
@@ -152,6 +207,12 @@ def training_arrays(model_class, dataset, classes=None, split="train"):
             raise ValueError(f"no images of classes {list(classes)} in {what}.")
         images, labels = images[keep], labels[keep]
     return (images, labels) if kind == "labelled" else (images,)
+
+
+def _scaled(images):
+    """uint8 images -> float32 in [-1, 1]; floats are taken as they are."""
+    images = np.asarray(images)
+    return images.astype("float32") / 127.5 - 1.0 if images.dtype == np.uint8 else images.astype("float32")
 
 
 def _stream_key(seed, index):
@@ -500,9 +561,30 @@ def _check_image_shapes(gan, kind, arrays):
     """Refuse images the model cannot take now, before the run folder is touched.
 
     ``fit`` would also refuse them, but only after the run folder and its
-    ``run.json`` exist, which would then block a corrected rerun.
+    ``run.json`` exist, which would then block a corrected rerun. Paired
+    data: the targets are checked against ``image_shape``, the inputs against
+    the model's input image shape.
     """
     expected = tuple(int(s) for s in gan.image_shape)
+    if kind == "paired":
+        inputs, targets = arrays
+        want_in = tuple(int(s) for s in gan.input_image_shape)
+        got_out = tuple(int(s) for s in targets.shape[1:])
+        got_in = tuple(int(s) for s in inputs.shape[1:])
+        if got_out != expected:
+            raise ValueError(
+                f"the dataset's target images have shape {got_out} but this {gan.family} model makes "
+                f"{expected}: pass --config image_shape={list(got_out)} "
+                f"(config={{'image_shape': {list(got_out)}}}) or resize the data."
+            )
+        if got_in != want_in:
+            fix = (f"pass --config input_channels={got_in[-1]} (config={{'input_channels': {got_in[-1]}}})"
+                   if got_in[:2] == want_in[:2] else "resize the inputs to the targets' size")
+            raise ValueError(
+                f"the dataset's input images have shape {got_in} but this {gan.family} model takes "
+                f"{want_in}: {fix}."
+            )
+        return
     for images in arrays if kind == "unpaired" else arrays[:1]:
         got = tuple(int(s) for s in images.shape[1:])
         if got != expected:
@@ -574,6 +656,9 @@ def train(
     checkpoint_every=None,
     learning_rate=None,
     deterministic=None,
+    pair=None,
+    features=None,
+    edge_threshold=None,
 ):
     """Train a GAN family with ``model.fit``; checkpoint atomically; resume exactly.
 
@@ -585,7 +670,8 @@ def train(
 
     A resume takes every setting it is not given from ``run.json`` (the
     epochs too); given again, ``dataset``, ``batch_size``,
-    ``steps_per_epoch``, ``seed`` and ``classes`` must match, while
+    ``steps_per_epoch``, ``seed``, ``classes`` and the pair options
+    (``pair``, ``features``, ``edge_threshold``) must match, while
     ``epochs``, ``checkpoint_every``, ``sample_every`` and ``learning_rate``
     replace the recorded ones. A resume of a folder without a checkpoint
     (killed before the first, or not started) starts the run from the
@@ -593,9 +679,12 @@ def train(
     completes its history row, grid and ``state.json`` and trains nothing.
 
     Args:
-        family: str, a family name (``"dcgan"``, ``"cgan"``, ``"wgan_gp"``, ``"cyclegan"``).
+        family: str, a family name (``"dcgan"``, ``"cgan"``, ``"wgan_gp"``, ``"cyclegan"``,
+            ``"pix2pix"``...).
         dataset: a ``kg.data.load_numpy`` source (default ``"fashion_mnist"``;
-            a resume reuses the run's).
+            a resume reuses the run's); for Pix2Pix a ``kg.data.load_paired``
+            source (with ``pair=`` for one image source, an ``(inputs,
+            targets)`` tuple of arrays, an ``.npz`` of pairs...).
         epochs: int, the total number of epochs (default 5; a resume: the
             run's, and a larger value continues it).
         out: str, the run folder.
@@ -613,7 +702,8 @@ def train(
         resume: bool, continue the run in ``out`` from its checkpoint.
         overwrite: bool, replace an existing run in ``out``.
         strategy: ``"default"``, ``"mirrored"`` or ``"multi_worker"``.
-        classes: optional class ids to keep (CycleGAN: the two domains).
+        classes: optional class ids to keep (CycleGAN: the two domains;
+            Pix2Pix with a ``pair`` transform: the images pairs are made from).
         callbacks: extra ``keras.callbacks.Callback`` objects.
         sample_every: int, save a sample grid every this many epochs (default 1;
             a resume: the run's).
@@ -625,6 +715,14 @@ def train(
             the caller made ops deterministic (``keras-gans train
             --deterministic`` does), so a resume can do the same. None: False,
             or the run's on resume.
+        pair: paired families (Pix2Pix) only: the ``kg.data.load_paired``
+            transform making pairs from one image source (``"edges"``: each
+            image's edge map -> the image; ``"ab"`` / ``"ba"``: side-by-side
+            images), or None for a source that holds pairs (a resume: the run's).
+        features: paired families only: ``(input_key, target_key)`` of an
+            ``.npz`` or TFDS source (a resume: the run's).
+        edge_threshold: ``pair="edges"`` only: the edge threshold (default
+            0.4; a resume: the run's).
 
     Returns:
         dict with the paths of ``model`` (.keras), ``samples`` (folder),
@@ -633,6 +731,7 @@ def train(
 
     Example:
         >>> result = train("dcgan", epochs=1, steps_per_epoch=10, out="runs/try")  # doctest: +SKIP
+        >>> result = train("pix2pix", pair="edges", epochs=1, out="runs/edges")  # doctest: +SKIP
     """
     import keras
     import tensorflow as tf
@@ -650,6 +749,7 @@ def train(
     _check_positive("learning_rate", learning_rate, float)
     config = dict(config or {})
     cls.check_config_keys(config)
+    paired = _paired_options(cls, pair, features, edge_threshold)
     chief = is_chief()
     out = os.fspath(out)
     if chief:
@@ -671,6 +771,11 @@ def train(
         "batch_size": batch_size, "steps_per_epoch": steps_per_epoch, "seed": seed,
         "classes": list(classes) if classes is not None else None,
     }
+    if cls.data_kind == "paired":
+        given.update(
+            pair=paired.get("pair"), edge_threshold=paired.get("edge_threshold"),
+            features=list(paired["features"]) if "features" in paired else None,
+        )
     settings = _merge_run(recorded, given, out) if resume else dict(given)
     adjustable = {"epochs": epochs, "checkpoint_every": checkpoint_every, "sample_every": sample_every,
                   "learning_rate": learning_rate, "deterministic": deterministic}
@@ -709,7 +814,9 @@ def train(
     batch_size = settings["batch_size"] or default_batch_size(family, config)
     settings.update(seed=seed, batch_size=batch_size)
 
-    arrays = training_arrays(cls, dataset, classes=classes)
+    if cls.data_kind == "paired":
+        paired = {k: settings[k] for k in PAIRED_OPTIONS if settings.get(k) is not None}
+    arrays = training_arrays(cls, dataset, classes=classes, **paired)
     per_pass = batches_per_pass([len(a) for a in arrays], batch_size)
     spe = int(settings["steps_per_epoch"] or per_pass)
     settings["steps_per_epoch"] = spe
@@ -780,13 +887,15 @@ def train(
             record["compile_config"] = _json_or_none(compile_config)
         write_json_atomic(os.path.join(out, RUN_FILE), record)
 
-    inputs = None
-    if cls.data_kind == "unpaired":
-        inputs = arrays[0][:8]
-        if inputs.dtype == np.uint8:
-            inputs = inputs.astype("float32") / 127.5 - 1.0
+    inputs = targets = None
+    if cls.data_kind in ("unpaired", "paired"):
+        # The grid translates the first 8 inputs (domain A, or paired inputs
+        # shown beside their outputs and, for pairs, their targets).
+        inputs = _scaled(arrays[0][:8])
+        if cls.data_kind == "paired":
+            targets = _scaled(arrays[1][:8])
     samples = os.path.join(out, "samples")
-    grid = callbacks_lib.SampleGrid(samples, every=sample_every, inputs=inputs)
+    grid = callbacks_lib.SampleGrid(samples, every=sample_every, inputs=inputs, targets=targets)
     if chief and resume:
         grid.set_model(gan)
         _repair_run(out, state, grid, sample_every)

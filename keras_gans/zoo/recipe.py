@@ -14,6 +14,11 @@ length::
     epochs = 10
     seed = 0
 
+A paired family (Pix2Pix) names how its pairs are made in ``[data]``:
+``pair = "edges"`` (or ``"ab"`` / ``"ba"``), ``features = ["input", "target"]``
+for an ``.npz`` or TFDS source of pairs, ``edge_threshold`` (see
+``kg.data.load_paired``); the runner trains and evaluates on those pairs.
+
 Every key is checked when the recipe is read (``load_recipe``): a typo such
 as ``epoch = 3`` is an error naming the key, its section and the known keys.
 ``kg.zoo.runner.run_recipe`` trains from it (``keras-gans zoo train NAME``);
@@ -32,6 +37,10 @@ GAN_SECTION_KEYS = {
     "train": ("epochs", "seed", "steps_per_epoch", "learning_rate", "checkpoint_every", "sample_every"),
     "evaluate": ("n", "split"),
 }
+
+#: ``[data]`` keys of a recipe of a paired family (Pix2Pix) beside ``GAN_SECTION_KEYS``:
+#: the ``kg.data.load_paired`` arguments that make or pick the (input, target) pairs.
+PAIRED_DATA_KEYS = ("pair", "features", "edge_threshold")
 
 #: Keys of each section of a classifier (feature extractor) recipe.
 CLASSIFIER_SECTION_KEYS = {
@@ -105,6 +114,9 @@ def section_keys(family):
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(f"unknown family {family!r}{hint}: use one of {', '.join(known)}.")
     cls = get_family(family)
+    data_keys = set(GAN_SECTION_KEYS["data"])
+    if cls.data_kind == "paired":
+        data_keys |= set(PAIRED_DATA_KEYS)
     compile_keys = {
         p.name for p in inspect.signature(cls.compile).parameters.values()
         if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
@@ -113,6 +125,7 @@ def section_keys(family):
         "model": set(cls.config_keys()),
         "compile": compile_keys | set(_MODEL_COMPILE_KEYS),
         **{k: set(v) for k, v in GAN_SECTION_KEYS.items()},
+        "data": data_keys,
     }
 
 
@@ -124,7 +137,8 @@ def load_recipe(name_or_path):
     typo such as ``epoch = 3``) is a ``ValueError`` naming the key, its
     section, the known keys and the closest one, never silently dropped.
     The known keys are ``GAN_SECTION_KEYS`` (plus the family's constructor
-    and ``compile`` arguments) for GAN families and
+    and ``compile`` arguments, and ``PAIRED_DATA_KEYS`` in ``[data]`` for
+    paired families such as Pix2Pix) for GAN families and
     ``CLASSIFIER_SECTION_KEYS`` for ``family = "classifier"``.
 
     Args:

@@ -56,14 +56,25 @@ def run_recipe(name_or_path, out=None, epochs=None, publish=False, verbose=1, ov
 
     data = recipe["data"]
     dataset = data.get("dataset", "fashion_mnist")
+    kind = get_family(recipe["family"]).data_kind
+    classes = data.get("classes")
+    paired = paired_options(data) if kind == "paired" else {}
     if data.get("image_size") is not None:
-        if get_family(recipe["family"]).data_kind == "unpaired":
+        if kind == "unpaired":
             raise ValueError(
                 f"recipe {recipe['path']}: [data] image_size is not supported for {recipe['family']} "
                 "recipes: give the domains at the model's image size."
             )
         trainer.check_out(out, resume, overwrite)  # before the (long) resize
-        dataset = _resized(dataset, data["image_size"])
+        if kind == "paired":
+            # Both images of each pair, resized as load_paired does (halves split first).
+            from keras_gans.data.paired import paired_numpy
+
+            dataset = paired_numpy(dataset, split="train", image_size=data["image_size"], classes=classes,
+                                   **paired)
+            classes, paired = None, {}
+        else:
+            dataset = _resized(dataset, data["image_size"])
     # Training time adds up over resumed sessions (the card reports the total).
     time_file = os.path.join(out, "time.json")
     before = 0.0
@@ -75,7 +86,8 @@ def run_recipe(name_or_path, out=None, epochs=None, publish=False, verbose=1, ov
         recipe["family"],
         dataset=dataset,
         batch_size=data.get("batch_size"),
-        classes=data.get("classes"),
+        classes=classes,
+        **paired,
         epochs=epochs,
         steps_per_epoch=train_cfg.get("steps_per_epoch"),
         seed=int(train_cfg.get("seed", 0)),
@@ -98,6 +110,16 @@ def run_recipe(name_or_path, out=None, epochs=None, publish=False, verbose=1, ov
 
         result["card"] = publish_entry(recipe, result["gan"], result["time_s"], epochs=epochs)
     return result
+
+
+def paired_options(data):
+    """The ``kg.data.load_paired`` options of a recipe's ``[data]`` (``pair``, ``features``...)."""
+    from keras_gans.zoo.recipe import PAIRED_DATA_KEYS
+
+    options = {k: data[k] for k in PAIRED_DATA_KEYS if data.get(k) is not None}
+    if "features" in options:
+        options["features"] = tuple(options["features"])
+    return options
 
 
 def _resized(dataset, image_size):
