@@ -86,6 +86,16 @@ def _add_train(sub):
     p.add_argument("--classes", default=None,
                    help="comma-separated class ids to keep (cyclegan: the two domains, e.g. 7,9; "
                         "default: all; --resume: the run's)")
+    p.add_argument("--pair", choices=PAIR_CHOICES, default=None,
+                   help="pix2pix: how --dataset makes (input, target) pairs: edges (each image's edge map -> "
+                        "the image), ab / ba (side-by-side [A | B] images: A -> B / B -> A) (default: none, a "
+                        "source of pairs such as an .npz with inputs and targets; --resume: the run's)")
+    p.add_argument("--features", default=None, metavar="INPUT,TARGET",
+                   help="pix2pix: the input and target arrays of an .npz, or image features of a TFDS "
+                        "dataset, holding the pairs (default: none; --resume: the run's)")
+    p.add_argument("--edge-threshold", type=_positive_float, default=None, metavar="T",
+                   help="pix2pix with --pair edges: Sobel magnitude above which a pixel is an edge, in "
+                        "(0, 1] (default: 0.4; --resume: the run's)")
     p.add_argument("--ema-decay", type=float, default=None, metavar="DECAY",
                    help="keep an EMA generator with this decay in (0, 1), e.g. 0.999; it samples and "
                         "exports (the family's ema_decay; default: off)")
@@ -100,6 +110,20 @@ def _add_train(sub):
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(run=_cmd_train)
+
+
+#: ``--pair`` choices (``kg.data.load_paired``'s pair transforms).
+PAIR_CHOICES = ("edges", "ab", "ba")
+
+
+def _parse_features(text):
+    """``--features INPUT,TARGET`` -> ``("INPUT", "TARGET")`` (None stays None)."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 2 or not all(names) or names[0] == names[1]:
+        raise UsageError(f"--features takes two different names INPUT,TARGET, got {text!r}")
+    return tuple(names)
 
 
 def _parse_config(pairs):
@@ -174,6 +198,9 @@ def _cmd_train(args):
         checkpoint_every=args.checkpoint_every,
         learning_rate=args.learning_rate,
         deterministic=args.deterministic,
+        pair=args.pair,
+        features=_parse_features(args.features),
+        edge_threshold=args.edge_threshold,
     )
     if args.resume and result["resumed_at"] is None:
         print(f"{args.out} had no checkpoint yet: the run was started from the beginning")
@@ -200,22 +227,29 @@ def _add_sample(sub):
             "A CycleGAN translates real domain-A images instead: N // 2 images drawn (by --seed) from "
             "the test split, each followed by its A -> B translation. Their source is --dataset and "
             "--classes when given; else the zoo entry's evaluation protocol, or run.json beside a "
-            "run's model.keras; else fashion_mnist with classes 7,9 (sneakers -> ankle boots)."
+            "run's model.keras; else fashion_mnist with classes 7,9 (sneakers -> ankle boots). "
+            "A Pix2Pix translates test pairs: N // 3 inputs drawn (by --seed) from the test split, each "
+            "shown as input | translation | target. Their source is --dataset, --pair, --features and "
+            "--classes when given; else run.json beside a run's model.keras, or the zoo entry's "
+            "evaluation protocol."
         ),
     )
     p.add_argument("model", help="path to a .keras file, or a zoo name such as dcgan.fashion_mnist")
     p.add_argument("--n", type=_positive_int, default=64,
-                   help=f"number of images (at most {MAX_SAMPLES}); CycleGAN: N // 2 input/translation pairs")
+                   help=f"number of images (at most {MAX_SAMPLES}); CycleGAN: N // 2 input/translation pairs; "
+                        "pix2pix: N // 3 input/translation/target triples")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the latents (CycleGAN: of which test images are translated)")
     p.add_argument("--labels", default=None,
                    help="conditional GANs: comma-separated class ids (default: cycle through classes)")
     p.add_argument("--dataset", default=None,
-                   help="CycleGAN: source of the domain-A test images (default: the model's training data "
-                        "when known, else fashion_mnist)")
+                   help="CycleGAN: source of the domain-A test images; pix2pix: source of the test pairs "
+                        "(default: the model's training data when known, else fashion_mnist)")
     p.add_argument("--classes", default=None, metavar="A,B",
                    help="CycleGAN: class ids of domains A and B in --dataset (default: the model's when "
-                        "known; 7,9 for fashion_mnist; none for cycle_gan/* or folders with testA/testB)")
+                        "known; 7,9 for fashion_mnist; none for cycle_gan/* or folders with testA/testB); "
+                        "pix2pix: comma-separated class ids to make pairs from (default: the model's)")
+    _add_pair_flags(p)
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--interpolate", type=_positive_int, default=None, metavar="STEPS",
                    help="instead of a grid, one strip of STEPS images along the latent path (slerp) "
@@ -223,6 +257,96 @@ def _add_sample(sub):
     p.add_argument("--gif", action="store_true",
                    help="with --interpolate: also write the path as an animated GIF beside OUT (.gif)")
     p.set_defaults(run=_cmd_sample)
+
+
+def _add_pair_flags(p):
+    """``--pair`` and ``--features`` of ``sample`` and ``evaluate``: a pix2pix model's test pairs."""
+    p.add_argument("--pair", choices=PAIR_CHOICES, default=None,
+                   help="pix2pix: how --dataset makes (input, target) pairs (edges, ab, ba; default: the "
+                        "model's when known)")
+    p.add_argument("--features", default=None, metavar="INPUT,TARGET",
+                   help="pix2pix: input and target arrays (.npz) or image features (TFDS) of the pairs "
+                        "(default: the model's when known)")
+
+
+def _paired_source(model, dataset, pair, features, classes):
+    """Where a pix2pix model's test pairs come from: ``{dataset, pair, features, classes, edge_threshold}``.
+
+    Explicit flags first; then ``run.json`` beside a run's ``model.keras``,
+    or a zoo entry's evaluation protocol (both kept only when ``--dataset``
+    is not given or names the same source); ``--pair`` or ``--features``
+    alone read Fashion-MNIST. Nothing known and nothing given is a
+    ``UsageError`` saying which flags to pass.
+    """
+    import json
+
+    known, origin = {}, None
+    if os.path.exists(model):
+        run = os.path.join(os.path.dirname(os.path.abspath(model)), "run.json")
+        if os.path.isfile(run):
+            try:
+                with open(run) as f:
+                    record = json.load(f)
+            except (OSError, ValueError):
+                record = {}
+            if isinstance(record, dict):
+                known, origin = record, run
+    else:
+        from keras_gans import zoo
+
+        card = zoo.card(model)
+        known = {**{"dataset": card.get("dataset")}, **(card.get("protocol") or {})}
+        origin = f"the zoo card of {model}"
+    if dataset is not None and known.get("dataset") not in (None, dataset):
+        known = {}  # another source: its own pairs
+    source = {key: known.get(key) for key in ("dataset", "pair", "features", "classes", "edge_threshold")}
+    for key, value in (("dataset", dataset), ("pair", pair), ("features", features), ("classes", classes)):
+        if value is not None:
+            source[key] = value
+    if source["dataset"] is None:
+        if pair is None and features is None:
+            why = (f"{origin} names no dataset (it was trained on arrays)" if origin
+                   else "no run.json beside it names them")
+            raise UsageError(
+                f"{model} is a pix2pix model and {why}: name its test pairs, e.g. --dataset fashion_mnist "
+                "--pair edges"
+            )
+        source["dataset"] = "fashion_mnist"
+    if source["pair"] != "edges":
+        source["edge_threshold"] = None
+    if source["features"] is not None:
+        source["features"] = tuple(source["features"])
+    return source
+
+
+def _describe_pairs(source):
+    extra = [f"{key} {value if not isinstance(value, (list, tuple)) else ','.join(map(str, value))}"
+             for key, value in source.items() if key != "dataset" and value is not None]
+    return f"{source['dataset']}" + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def _paired_inputs(gan, model, args, classes):
+    """``max(n // 3, 1)`` test pairs in [-1, 1] picked by ``--seed``: ``(inputs, targets, where)``."""
+    import numpy as np
+
+    from keras_gans import trainer
+
+    source = _paired_source(model, args.dataset, args.pair, _parse_features(args.features), classes)
+    inputs, targets = trainer.training_arrays(
+        type(gan), source["dataset"], classes=source["classes"], split="test",
+        **{k: source[k] for k in ("pair", "features", "edge_threshold") if source[k] is not None},
+    )
+    where = _describe_pairs(source)
+    for what, images, shape in (("input", inputs, gan.input_image_shape), ("target", targets, gan.image_shape)):
+        if tuple(images.shape[1:]) != tuple(shape):
+            raise UsageError(
+                f"the test pairs of {where} have {what} images of shape {tuple(images.shape[1:])} but "
+                f"{model} takes {tuple(shape)}: name the pairs it was trained on (--dataset, --pair)"
+            )
+    pick = np.sort(np.random.default_rng(args.seed).permutation(len(inputs))[: max(args.n // 3, 1)])
+    scale = [np.asarray(a)[pick] for a in (inputs, targets)]
+    scale = [a.astype("float32") / 127.5 - 1.0 if a.dtype == np.uint8 else a.astype("float32") for a in scale]
+    return scale[0], scale[1], where
 
 
 def _translation_source(model, dataset, classes):
@@ -304,8 +428,7 @@ def _cmd_sample(args):
     if args.labels is not None:
         labels = np.resize(np.array(_parse_ints(args.labels, "--labels"), "int32"), args.n)
     classes = _parse_ints(args.classes, "--classes") if args.classes is not None else None
-    if classes is not None and len(classes) != 2:
-        raise UsageError(f"--classes takes two class ids A,B, got {args.classes}")
+    _parse_features(args.features)  # malformed: exit 2 before the model loads
     from keras_gans.callbacks import save_grid
 
     if args.gif and args.interpolate is None:
@@ -313,8 +436,14 @@ def _cmd_sample(args):
     if args.interpolate is not None and (args.interpolate < 2 or args.seed >= 2**63 - 1):
         raise UsageError(f"--interpolate needs STEPS >= 2 and --seed < 2**63 - 1, got {args.interpolate}, {args.seed}")
     gan = load_any(args.model)
-    if gan.data_kind != "unpaired" and (args.dataset is not None or classes is not None):
-        raise UsageError(f"--dataset and --classes apply to cyclegan models; {args.model} is a {gan.family}")
+    if classes is not None and len(classes) != 2 and gan.data_kind != "paired":
+        raise UsageError(f"--classes takes two class ids A,B, got {args.classes}")
+    if gan.data_kind not in ("unpaired", "paired") and (args.dataset is not None or classes is not None):
+        raise UsageError(f"--dataset and --classes apply to cyclegan models and pix2pix models; "
+                         f"{args.model} is a {gan.family}")
+    if gan.data_kind != "paired" and (args.pair is not None or args.features is not None):
+        flag = "--pair" if args.pair is not None else "--features"
+        raise UsageError(f"{flag} names the test pairs of a pix2pix model; {args.model} is a {gan.family}")
     if args.interpolate is not None:
         if getattr(gan, "latent_dim", None) is None:
             raise UsageError(f"--interpolate needs a latent space; {args.model} is a {gan.family} model")
@@ -344,6 +473,15 @@ def _cmd_sample(args):
         inputs, where = _translation_inputs(gan, args.model, args.dataset, classes, args.n, args.seed)
         images = gan.preview(2 * len(inputs), seed=args.seed, inputs=inputs)
         what = f"{len(inputs)} domain-A test images of {where}, each beside its translation,"
+    elif gan.data_kind == "paired":
+        from keras_gans.callbacks import with_targets
+
+        inputs, targets, where = _paired_inputs(gan, args.model, args, classes)
+        images = with_targets(gan.preview(2 * len(inputs), seed=args.seed, inputs=inputs), targets)
+        save_grid(images, args.out, ncols=6 if len(inputs) > 1 else 3)
+        print(f"wrote {args.out} ({len(inputs)} test inputs of {where}, each beside its translation and "
+              f"its target, from {args.model})")
+        return 0
     else:
         images = gan.preview(args.n, seed=args.seed)
         what = f"{args.n} images"
@@ -362,19 +500,25 @@ def _add_evaluate(sub):
             "features of an extractor: the zoo classifier (FCD; the default for 28x28x1), Keras' "
             "InceptionV3 ('FID (Keras InceptionV3)', not comparable to published FIDs; the default "
             "for other shapes) or the standard 2015-12-05 Inception graph ('FID', as published: "
-            "--extractor inception). See kg.metrics.evaluate for the protocol."
+            "--extractor inception). A Pix2Pix is scored on the test pairs instead: L1 to the targets, "
+            "the Frechet distance of its outputs to the real targets, and label agreement (the share "
+            "of outputs the classifier puts in the class of the image their pair was made from). "
+            "See kg.metrics.evaluate for the protocol."
         ),
     )
     p.add_argument("model", help="path to a .keras file, or a zoo name such as dcgan.fashion_mnist")
-    p.add_argument("--dataset", default="fashion_mnist",
-                   help="real images: TFDS name, IDX/image folder or .npz (default: fashion_mnist)")
+    p.add_argument("--dataset", default=None,
+                   help="real images: TFDS name, IDX/image folder or .npz (default: fashion_mnist; pix2pix: "
+                        "the source of its test pairs, the model's when known)")
     p.add_argument("--n", type=_positive_int, default=10000,
                    help="samples and real images (default: 10000; fewer when the split is smaller); CycleGAN: images per domain")
     p.add_argument("--split", default="test", help="split of the real images (default: test)")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples and the real subset")
     p.add_argument("--batch-size", type=_positive_int, default=500, help="images per forward pass")
     p.add_argument("--classes", default=None, metavar="A,B",
-                   help="CycleGAN: the class ids of domains A and B in --dataset (a zoo entry's by default)")
+                   help="CycleGAN: the class ids of domains A and B in --dataset (a zoo entry's by default); "
+                        "pix2pix: comma-separated class ids to make pairs from (the model's by default)")
+    _add_pair_flags(p)
     p.add_argument("--extractor", choices=EXTRACTORS, default=None,
                    help="features: classifier (the zoo's Fashion-MNIST classifier, FCD), inception (the "
                         "2015-12-05 Inception graph, FID comparable to published numbers) or keras-inception "
@@ -447,18 +591,33 @@ def _cmd_evaluate(args):
     ):
         raise UsageError(f"the folder of --json {args.json} does not exist")
     classes = _parse_ints(args.classes, "--classes") if args.classes is not None else None
-    if classes is not None and len(classes) != 2:
-        raise UsageError(f"--classes takes two class ids A,B, got {args.classes}")
+    _parse_features(args.features)  # malformed: exit 2 before the model loads
     _check_extractor_args(args)
     gan = load_any(args.model)
+    if classes is not None and len(classes) != 2 and gan.data_kind != "paired":
+        raise UsageError(f"--classes takes two class ids A,B, got {args.classes}")
+    if gan.data_kind != "paired" and (args.pair is not None or args.features is not None):
+        flag = "--pair" if args.pair is not None else "--features"
+        raise UsageError(f"{flag} names the test pairs of a pix2pix model; {args.model} is a {gan.family}")
+    source = None
+    if gan.data_kind == "paired":
+        source = _paired_source(args.model, args.dataset, args.pair, _parse_features(args.features), classes)
+    dataset = source["dataset"] if source else (args.dataset or "fashion_mnist")
     extractor = _evaluate_extractor(args, tuple(gan.image_shape))
-    if gan.data_kind == "unpaired":
+    if source is not None:
+        report = metrics.evaluate(
+            gan, dataset=dataset, n=args.n, split=args.split, seed=args.seed, batch_size=args.batch_size,
+            verbose=args.verbose, extractor=extractor,
+            **{k: source[k] for k in ("pair", "features", "classes", "edge_threshold")},
+        )
+        text = metrics.format_report(report)
+    elif gan.data_kind == "unpaired":
         if classes is None and not os.path.exists(args.model):
             from keras_gans import zoo
 
             classes = zoo.card(args.model).get("protocol", {}).get("classes")
         report = metrics.evaluate_translation(
-            gan, dataset=args.dataset, classes=classes, split=args.split,
+            gan, dataset=dataset, classes=classes, split=args.split,
             n=args.n, batch_size=args.batch_size, extractor=extractor,
         )
         text = metrics.format_translation_report(report)
@@ -466,12 +625,13 @@ def _cmd_evaluate(args):
         if classes is not None:
             raise UsageError(f"--classes names CycleGAN domains; {args.model} is a {gan.family}")
         report = metrics.evaluate(
-            gan, dataset=args.dataset, n=args.n, split=args.split, seed=args.seed,
+            gan, dataset=dataset, n=args.n, split=args.split, seed=args.seed,
             batch_size=args.batch_size, verbose=args.verbose, extractor=extractor,
         )
         text = metrics.format_report(report)
     report["protocol"]["model"] = args.model
-    print(f"{args.model} ({gan.family}) against {args.dataset} [{args.split}]")
+    where = _describe_pairs(source) if source else dataset
+    print(f"{args.model} ({gan.family}) against {where} [{args.split}]")
     print(text)
     if args.json is not None:
         write_json_atomic(args.json, report, sort_keys=False)

@@ -72,8 +72,17 @@ def evaluate(
     kid_subsets=100,
     kid_subset_size=1000,
     verbose=0,
+    pair=None,
+    features=None,
+    classes=None,
+    edge_threshold=None,
 ):
     """Score a GAN's samples against real images: FCD/FID, KID, precision/recall, classes.
+
+    A paired translator (Pix2Pix, ``data_kind == "paired"``) is scored on the
+    pairs of the split instead: L1 to the ground truth, the Frechet distance
+    of its outputs to the real targets and label agreement (see "Paired
+    families" below).
 
     Protocol (``report["protocol"]`` records every value used):
 
@@ -121,9 +130,33 @@ def evaluate(
     Frechet distance and precision/recall depend on ``m``: compare reports
     with the same ``n``. Metrics are python floats/ints, so the report is JSON.
 
+    Paired families (Pix2Pix): ``report["protocol"]["kind"] == "paired"``.
+
+    1. Pairs: the ``split`` split of ``dataset``, loaded as by
+       ``kg.data.load_paired(dataset, split=split, pair=pair,
+       features=features, classes=classes, edge_threshold=edge_threshold)``;
+       with more than ``n`` pairs, a random subset of ``n`` drawn without
+       replacement with ``numpy.random.default_rng(seed)`` (``m`` pairs).
+    2. Outputs: ``model.translate(inputs)`` (the EMA generator when there is
+       one, dropout off).
+    3. ``l1``: ``mean |output - target|`` over every pixel of the ``m``
+       pairs, in [-1, 1] units (float64 mean; 0: every output is its target).
+    4. ``frechet_distance``: the outputs against the real targets of the
+       same inputs, in the extractor's features (chosen as in step 3 above;
+       ``protocol["frechet_label"]`` says FCD or FID).
+    5. With a classifier extractor, ``label_agreement``: the share of outputs
+       the classifier puts in the class of the image their pair was made
+       from. The class is the dataset's label when the pairs come from a
+       labelled source through a ``pair`` transform (``"edges"`` of
+       Fashion-MNIST); otherwise the classifier's class of the target
+       (``protocol["label_source"]`` says which). ``real_label_agreement`` is
+       the same share for the real targets (the ceiling; 1.0 by definition
+       without labels, so it is left out then). ``class_counts`` and
+       ``real_class_counts`` count the classes of outputs and targets.
+
     Args:
         model: a ``kg.models`` GAN (not CycleGAN: it translates, see
-            ``evaluate_translation``).
+            ``evaluate_translation``), or a paired translator (Pix2Pix).
         dataset: dataset name or path of the real images (see ``kg.data.load_numpy``).
         n: int >= ``k + 1``, sample count (real and generated).
         split: split of ``dataset`` the real images come from.
@@ -137,12 +170,23 @@ def evaluate(
         kid_subset_size: int, KID subset size (used when below ``m``; else
             ``m // 2``).
         verbose: int, 1 shows a progress bar.
+        pair: paired families only: the ``load_paired`` transform (``"edges"``,
+            ``"ab"``, ``"ba"``), or None for a source that holds pairs.
+        features: paired families only: ``(input_key, target_key)`` of an
+            ``.npz`` or TFDS source of pairs.
+        classes: paired families only: class ids of a labelled source to
+            make pairs from (with ``pair``).
+        edge_threshold: paired families only: the threshold of ``pair="edges"``
+            (None: ``load_paired``'s 0.4).
 
     Returns:
         dict with ``frechet_distance``, ``kid_mean``, ``kid_std``,
         ``kid_stderr``, ``precision``, ``recall``, (classifier extractors) ``class_counts``,
         ``real_class_counts``, ``modes_covered``, (conditional GANs)
         ``label_agreement``, ``real_label_agreement``, and ``protocol``.
+        Paired families: ``l1``, ``frechet_distance``, (classifier
+        extractors) ``label_agreement``, ``real_label_agreement`` (with
+        labels), ``class_counts``, ``real_class_counts``, and ``protocol``.
 
     Example:
         >>> import keras_gans as kg
@@ -156,6 +200,15 @@ def evaluate(
 
     if not hasattr(model, "generate") or not hasattr(model, "image_shape"):
         raise ValueError(f"model must be a kg.models GAN, got {type(model).__name__}.")
+    pairing = {"pair": pair, "features": features, "classes": classes, "edge_threshold": edge_threshold}
+    if getattr(model, "data_kind", None) == "paired":
+        return _evaluate_paired(model, dataset, n, split, seed, batch_size, extractor, verbose, **pairing)
+    given = sorted(key for key, value in pairing.items() if value is not None)
+    if given:
+        raise ValueError(
+            f"{given[0]} picks the pairs of a paired translator (pix2pix); a "
+            f"{getattr(model, 'family', type(model).__name__)} samples from noise: drop {given[0]}."
+        )
     if getattr(model, "data_kind", None) == "unpaired":
         raise ValueError(
             f"evaluate scores GANs that sample from noise; a {model.family} translates images: "
@@ -259,6 +312,168 @@ def evaluate(
     return report
 
 
+def _source_labels(dataset, split, pair, classes):
+    """The labels of the images ``load_paired`` made pairs from (a ``pair`` transform), or None."""
+    from keras_gans.data import load_numpy
+    from keras_gans.data.paired import _split_folder
+
+    if pair is None:
+        return None  # a source of pairs: no class of its own
+    try:
+        _, labels = load_numpy(_split_folder(dataset, split), split=split)
+    except (ValueError, FileNotFoundError):
+        return None
+    if labels is None:
+        return None
+    if classes is not None:
+        labels = labels[np.isin(labels, np.asarray(list(classes)))]
+    return np.asarray(labels)
+
+
+def _evaluate_paired(model, dataset, n, split, seed, batch_size, extractor, verbose, pair=None,
+                     features=None, classes=None, edge_threshold=None):
+    """``evaluate`` for paired translators (Pix2Pix): L1, Frechet distance, label agreement."""
+    import keras
+
+    from keras_gans.data.paired import paired_numpy
+
+    n = _positive_int(n, "n", 2)
+    batch_size = _positive_int(batch_size, "batch_size")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, got {seed!r}.")
+    seed = int(seed)
+    options = {} if edge_threshold is None else {"edge_threshold": edge_threshold}
+    if features is not None and not isinstance(features, str):
+        features = tuple(features)
+    progress = keras.utils.Progbar(4, verbose=verbose, unit_name="stage") if verbose else None
+    inputs, targets = paired_numpy(dataset, split=split, pair=pair, features=features, classes=classes, **options)
+    image_shape = tuple(int(v) for v in model.image_shape)
+    input_shape = tuple(int(v) for v in model.input_image_shape)
+    where = f"{dataset!r} ({split})" if isinstance(dataset, str) else f"the given pairs ({split})"
+    for what, images, shape, verb in (("target", targets, image_shape, "makes"),
+                                      ("input", inputs, input_shape, "takes")):
+        if tuple(images.shape[1:]) != shape:
+            raise ValueError(
+                f"{where} has {what} images of shape {tuple(images.shape[1:])} but the model {verb} "
+                f"{shape}: evaluate on pairs of the model's shapes."
+            )
+    split_size = len(targets)
+    if split_size < 2:
+        raise ValueError(f"{where} has {split_size} pairs; the metrics need at least 2.")
+    m = min(n, split_size)
+    keep = None
+    if m < split_size:
+        keep = np.sort(np.random.default_rng(seed).choice(split_size, m, replace=False))
+        inputs, targets = inputs[keep], targets[keep]
+    real_inputs = as_model_images(inputs, "input images")
+    real = as_model_images(targets, "target images")
+    extractor = as_extractor(extractor, image_shape)
+    if progress:
+        progress.update(1)
+
+    outputs = np.asarray(model.translate(real_inputs, batch_size=batch_size), "float32")
+    if progress:
+        progress.update(2)
+    real_features, real_classes = extractor.extract(real, batch_size)
+    fake_features, fake_classes = extractor.extract(outputs, batch_size)
+    if progress:
+        progress.update(3)
+
+    report = {
+        "l1": float(np.mean(np.abs(outputs.astype("float64") - real.astype("float64")))),
+        "frechet_distance": frechet_distance(real_features, fake_features),
+    }
+    protocol = {
+        "kind": "paired",
+        "dataset": dataset if isinstance(dataset, str) else str(dataset) if _is_path(dataset) else "arrays",
+        "split": split,
+        "pair": pair,
+        "features": None if features is None else list(features),
+        "classes": None if classes is None else [int(c) for c in classes],
+        "n_pairs": int(m),
+        "n_real": int(m),
+        "n_fake": int(m),
+        "seed": seed,
+        "split_size": int(split_size),
+        "real_subset": "all" if m == split_size else "random without replacement",
+        "family": getattr(model, "family", type(model).__name__),
+        "generator": "ema_generator" if getattr(model, "ema_generator", None) is not None else "generator",
+        "l1": "mean |translate(input) - target| over all pixels, images in [-1, 1]",
+        "frechet": "translations of the inputs vs their real targets",
+        "extractor": extractor.name,
+        "feature_dim": int(real_features.shape[1]),
+        **inception.protocol_fields(extractor),
+    }
+    if pair == "edges":
+        protocol["edge_threshold"] = 0.4 if edge_threshold is None else float(edge_threshold)
+    if extractor.is_classifier:
+        num_classes = extractor.num_classes
+        labels = _source_labels(dataset, split, pair, classes)
+        if labels is not None and len(labels) == split_size:
+            labels = labels if keep is None else labels[keep]
+            report["label_agreement"] = float(np.mean(fake_classes == labels))
+            report["real_label_agreement"] = float(np.mean(real_classes == labels))
+            protocol["label_source"] = "the dataset's labels of the images the pairs were made from"
+        else:
+            report["label_agreement"] = float(np.mean(fake_classes == real_classes))
+            protocol["label_source"] = "the classifier's class of each target (the source has no labels)"
+        report["class_counts"] = [int(c) for c in np.bincount(fake_classes, minlength=num_classes)]
+        report["real_class_counts"] = [int(c) for c in np.bincount(real_classes, minlength=num_classes)]
+        protocol["num_classes"] = int(num_classes)
+        if extractor.name == CLASSIFIER_NAME:
+            from keras_gans.data import FASHION_MNIST_CLASSES
+
+            protocol["class_names"] = list(FASHION_MNIST_CLASSES)
+    if progress:
+        progress.update(4)
+    report["protocol"] = protocol
+    return report
+
+
+def _is_path(value):
+    import os
+
+    return isinstance(value, os.PathLike)
+
+
+def format_paired_report(report):
+    """Format the report of a paired translator (``evaluate`` on a Pix2Pix) as aligned lines."""
+    protocol = report.get("protocol", {})
+    extractor = protocol.get("extractor", "custom")
+    rows = [
+        ("L1 to target", f"{report['l1']:.4f}  (mean |output - target|, images in [-1, 1])"),
+        (f"{inception.label(extractor)} ({extractor})", f"{report['frechet_distance']:.4f}  (outputs vs real targets)"),
+    ]
+    if "label_agreement" in report:
+        line = f"{report['label_agreement']:.4f}"
+        if "real_label_agreement" in report:
+            line += f" (classifier on real targets: {report['real_label_agreement']:.4f})"
+        else:
+            line += " (agreement with the classifier's class of each target)"
+        rows.append(("label agreement", line))
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [f"{label:<{width}}{value}" for label, value in rows]
+    if protocol:
+        how = ", ".join(
+            f"{key}={protocol[key]}" for key in ("pair", "features", "classes", "edge_threshold")
+            if protocol.get(key) is not None
+        )
+        lines.append("")
+        lines.append(
+            f"protocol: {protocol.get('n_pairs', '?')} {protocol.get('split', '?')} pairs of "
+            f"{protocol.get('dataset', '?')}" + (f" ({how})" if how else "")
+            + f", {protocol.get('real_subset', '?')} (seed {protocol.get('seed', '?')}); outputs: "
+            f"{protocol.get('generator', 'generator')}; features: {extractor} ({protocol.get('feature_dim', '?')}-d)"
+        )
+        if protocol.get("label_source"):
+            lines.append(f"label agreement: classes from {protocol['label_source']}")
+    if protocol.get("graph_sha256"):
+        lines.append(f"Inception graph: {protocol['graph_sha256']} (sha256 of the .pb)")
+    if extractor == inception.KERAS_NAME:
+        lines.append(inception.KERAS_INCEPTION_NOTE)
+    return "\n".join(lines)
+
+
 def _kid_line(report, protocol):
     """``mean +- std (std), stderr s``; reports from before ``kid_stderr`` derive it from the protocol."""
     line = f"{report['kid_mean']:.5f} +- {report['kid_std']:.5f}"
@@ -286,6 +501,8 @@ def format_report(report):
     """
     if not isinstance(report, dict) or "frechet_distance" not in report:
         raise ValueError("format_report expects the dict returned by kg.metrics.evaluate.")
+    if "l1" in report or report.get("protocol", {}).get("kind") == "paired":
+        return format_paired_report(report)
     protocol = report.get("protocol", {})
     extractor = protocol.get("extractor", "custom")
     # "FID" only for the standard 2015-12-05 graph (kg.metrics.inception); Keras' InceptionV3 is labelled so.

@@ -48,7 +48,7 @@ def _card_context(recipe, zoo_dir, time_s, epochs):
     }
 
 
-def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields):
+def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, grid_columns=None):
     """Write an entry's weights, grid and card so the old ones stay whole on failure.
 
     Everything is first written and measured in temporary folders beside its
@@ -73,7 +73,7 @@ def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields):
         os.chmod(weights_tmp, 0o644)
         grid_tmp = None
         if grid is not None:
-            grid_tmp = save_grid(grid, os.path.join(stage_weights, f"{name}.png"))
+            grid_tmp = save_grid(grid, os.path.join(stage_weights, f"{name}.png"), ncols=grid_columns)
         card = registry.write_card(name, weights_tmp, cards_dir=stage_cards, **card_fields)
         os.replace(weights_tmp, os.path.join(weights_dir, f"{name}.weights.h5"))
         if grid_tmp is not None:
@@ -121,7 +121,9 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
     The sample grid and the metrics (``kg.metrics.evaluate``, or
     ``evaluate_translation`` for CycleGAN, with ``kg.zoo.get_extractor`` for
     the image shape, per ``[evaluate]``; ``n = 0``
-    skips them) are computed from the in-memory GAN first, so a failing
+    skips them; a paired family such as Pix2Pix is scored on the test pairs
+    its ``[data]`` names: L1 to the targets, Frechet distance and label
+    agreement, and its grid shows input | output | target for 8 test pairs) are computed from the in-memory GAN first, so a failing
     evaluation leaves the checkout's weights and card as they were; the new
     weights, grid and card are then staged and renamed into place together
     (see ``_commit_entry``).
@@ -143,13 +145,26 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
         epochs = recipe["train"].get("epochs", 0)
     data = recipe["data"]
     dataset = data.get("dataset", "fashion_mnist")
-    preview_inputs = None
-    if gan.data_kind == "unpaired":
+    paired = {}
+    if gan.data_kind == "paired":
+        from keras_gans.zoo.runner import paired_options
+
+        paired = paired_options(data)
+    preview_inputs = preview_targets = None
+    if gan.data_kind in ("unpaired", "paired"):
         from keras_gans import trainer
 
-        ds = trainer.make_dataset(type(gan), dataset, 8, classes=data.get("classes"), split="test")
-        preview_inputs = next(iter(ds))[0].numpy()
+        ds = trainer.make_dataset(type(gan), dataset, 8, classes=data.get("classes"), split="test", **paired)
+        batch = next(iter(ds))
+        preview_inputs = batch[0].numpy()
+        if gan.data_kind == "paired":
+            preview_targets = batch[1].numpy()
     grid = gan.preview(64, seed=0, inputs=preview_inputs)
+    grid_columns = None
+    if preview_targets is not None:
+        from keras_gans.callbacks import with_targets
+
+        grid, grid_columns = with_targets(grid, preview_targets), 6
     evaluation = recipe["evaluate"]
     metrics, protocol = {}, {}
     n = evaluation.get("n", 10000)
@@ -163,6 +178,11 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
             report = metrics_lib.evaluate_translation(
                 gan, dataset=dataset, classes=data.get("classes"), split=split,
                 n=int(evaluation["n"]) if "n" in evaluation else None, extractor=extractor,
+            )
+        elif gan.data_kind == "paired":
+            report = metrics_lib.evaluate(
+                gan, dataset=dataset, n=int(n), split=split, extractor=extractor,
+                classes=data.get("classes"), **paired,
             )
         else:
             report = metrics_lib.evaluate(gan, dataset=dataset, n=int(n), split=split, extractor=extractor)
@@ -180,6 +200,7 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
             "pretrained": True,
             **_card_context(recipe, zoo_dir, time_s, epochs),
         },
+        grid_columns=grid_columns,
     )
 
 
