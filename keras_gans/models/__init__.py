@@ -9,11 +9,13 @@ from keras_gans.models.progan import ProGAN
 from keras_gans.models.stylegan2 import StyleGAN2
 from keras_gans.models.pix2pix import Pix2Pix
 from keras_gans.models.vaegan import VAEGAN
+from keras_gans.models.biggan import BigGAN
 from keras_gans.models.linear_decay import LinearDecay
 
 #: Family name (as used by the CLI and zoo names) -> class.
 FAMILIES = {"dcgan": DCGAN, "cgan": ConditionalGAN, "wgan_gp": WGANGP, "cyclegan": CycleGAN,
-            "progan": ProGAN, "stylegan2": StyleGAN2, "pix2pix": Pix2Pix, "vaegan": VAEGAN}
+            "progan": ProGAN, "stylegan2": StyleGAN2, "pix2pix": Pix2Pix, "vaegan": VAEGAN,
+            "biggan": BigGAN}
 
 
 def get_family(name):
@@ -28,4 +30,4 @@ def get_family(name):
     return FAMILIES[name]
 
 
-__all__ = ["GAN", "DCGAN", "ConditionalGAN", "WGANGP", "CycleGAN", "ProGAN", "StyleGAN2", "Pix2Pix", "VAEGAN", "LinearDecay", "FAMILIES", "get_family"]
+__all__ = ["GAN", "DCGAN", "ConditionalGAN", "WGANGP", "CycleGAN", "ProGAN", "StyleGAN2", "Pix2Pix", "VAEGAN", "BigGAN", "LinearDecay", "FAMILIES", "get_family"]

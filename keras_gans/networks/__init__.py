@@ -5,6 +5,7 @@
 # imported here, they find no half-initialized builder module.
 import keras  # noqa: F401
 
+from keras_gans.networks.biggan import biggan_discriminator, biggan_generator
 from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
 from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
 from keras_gans.networks.dcgan import dcgan_discriminator, dcgan_generator, upsampling_plan
@@ -22,6 +23,7 @@ __all__ = [
     "cyclegan_generator",
     "cyclegan_discriminator",
     "pix2pix_generator", "pix2pix_discriminator",
+    "biggan_generator", "biggan_discriminator",
     "ReflectionPadding2D",
     "InstanceNormalization",
     "SpectralConv2D",
