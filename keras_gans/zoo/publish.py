@@ -65,6 +65,11 @@ def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, gri
     os.makedirs(cards_dir, exist_ok=True)
     stage_weights = tempfile.mkdtemp(prefix=".tmp-publish-", dir=weights_dir)
     stage_cards = tempfile.mkdtemp(prefix=".tmp-publish-", dir=cards_dir)
+    # An entry that ships in the wheel is repacked into weights/ beside the
+    # cards (the package's keras_gans/zoo/weights/), staged like the rest.
+    packaged_dir = os.path.join(os.path.dirname(os.path.abspath(cards_dir)), "weights")
+    os.makedirs(packaged_dir, exist_ok=True)
+    stage_packaged = tempfile.mkdtemp(prefix=".tmp-publish-", dir=packaged_dir)
     # write_card registers the new card in this process: undo that on failure.
     previous = _copy_of_entry(name)
     try:
@@ -74,7 +79,10 @@ def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, gri
         grid_tmp = None
         if grid is not None:
             grid_tmp = save_grid(grid, os.path.join(stage_weights, f"{name}.png"), ncols=grid_columns)
-        card = registry.write_card(name, weights_tmp, cards_dir=stage_cards, **card_fields)
+        card = registry.write_card(name, weights_tmp, cards_dir=stage_cards, packaged_dir=stage_packaged,
+                                   **card_fields)
+        for record in (card.get("packaged") or {}).values():
+            os.replace(os.path.join(stage_packaged, record["file"]), os.path.join(packaged_dir, record["file"]))
         os.replace(weights_tmp, os.path.join(weights_dir, f"{name}.weights.h5"))
         if grid_tmp is not None:
             os.replace(grid_tmp, os.path.join(zoo_dir, f"{name}.png"))
@@ -86,6 +94,7 @@ def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, gri
     finally:
         shutil.rmtree(stage_weights, ignore_errors=True)
         shutil.rmtree(stage_cards, ignore_errors=True)
+        shutil.rmtree(stage_packaged, ignore_errors=True)
 
 
 def _copy_of_entry(name):

@@ -420,7 +420,7 @@ def _is_preset(name):
     return os.path.isdir(text)
 
 
-def write_card(name, weights_path, cards_dir=None, **fields):
+def write_card(name, weights_path, cards_dir=None, packaged_dir=None, **fields):
     """Write the card of an entry, measuring its artifact.
 
     Computes ``sha256``, ``size`` and ``num_params`` (by building the model
@@ -436,6 +436,8 @@ def write_card(name, weights_path, cards_dir=None, **fields):
             network's weights for feature extractors); None for a recipe-only
             entry.
         cards_dir: folder of the card (default: the package's cards folder).
+        packaged_dir: where an entry that ships in the wheel gets its repacked
+            generator weights (default: ``weights/`` beside ``cards_dir``).
         **fields: the other card fields: ``family``, ``task``, ``config``,
             ``dataset``, ``metrics``, ``protocol``, ``recipe``, ``license``,
             ``training``, ``versions``, ``pretrained`` (default True).
@@ -472,7 +474,7 @@ def write_card(name, weights_path, cards_dir=None, **fields):
         entry["num_params"] = count_params(model)
         if "packaged" in _registry().get(name, {}) or "packaged" in fields:
             # An entry that ships in the wheel keeps shipping: repack from the new artifact.
-            folder = os.path.join(os.path.dirname(os.path.abspath(cards_dir or CARDS_DIR)), "weights")
+            folder = packaged_dir or os.path.join(os.path.dirname(os.path.abspath(cards_dir or CARDS_DIR)), "weights")
             entry["packaged"] = packaged.pack(entry, weights_path, folder)
             if entry["task"] == "generator":
                 entry["remote"] = packaged.REMOTE_NOTE

@@ -318,3 +318,23 @@ def test_image_size_resizes_the_training_images():
     assert (resized[0][:, 0] == 255).all() and (resized[0][:, 3] == 0).all()  # top white, bottom black
     assert list(resized[1]) == [0, 1, 2]
 
+
+
+def test_republishing_an_entry_that_ships_in_the_wheel_repacks_beside_the_cards(tmp_path, unregister_after):
+    from keras_gans.zoo import packaged
+
+    name = tiny_name()
+    path = write_recipe(tmp_path, TINY_DCGAN.format(name=name, n=0))
+    result = runner.run_recipe(path, out=str(tmp_path / "run"), verbose=0)
+    zoo_dir, cards = tmp_path / "zoo", tmp_path / "pkg" / "cards"
+    unregister_after(name)
+    publish.publish_entry(recipe_lib.load_recipe(path), result["gan"], 1.0, zoo_dir=str(zoo_dir), cards_dir=str(cards))
+    registry._registry()[name]["packaged"] = {}  # as an entry that ships in the wheel
+    card = publish.publish_entry(recipe_lib.load_recipe(path), result["gan"], 1.0,
+                                 zoo_dir=str(zoo_dir), cards_dir=str(cards))
+    shipped = tmp_path / "pkg" / "weights"
+    assert sorted(card["packaged"]) == ["generator"]
+    assert sorted(os.listdir(shipped)) == [card["packaged"]["generator"]["file"]]  # no staging left
+    assert sorted(os.listdir(cards)) == [f"{name}.json"]  # nothing packed into the cards folder
+    record = card["packaged"]["generator"]
+    assert download.sha256_of(packaged.path_of(record, str(shipped))) == record["sha256"]
