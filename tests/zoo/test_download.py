@@ -303,7 +303,7 @@ def test_without_checkout_or_remote_the_generator_loads_and_the_full_gan_says_wh
     assert images.shape == (2, 28, 28, 1) and np.abs(images).max() <= 1
     with pytest.warns(UserWarning, match="Using the generator packaged in keras-gans"):
         gan = zoo.load_gan(name)
-    np.testing.assert_array_equal(np.asarray(gan.generator(z, training=False)), images)
+    np.testing.assert_array_equal(np.asarray(gan.sampling_generator()(z, training=False)), images)
     assert gan.generate(3, seed=0).shape == (3, 28, 28, 1)
     with pytest.raises(download.DownloadError, match="no remote is set"):
         zoo.load_gan(name, generator_only=False)
