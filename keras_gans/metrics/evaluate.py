@@ -93,7 +93,7 @@ def evaluate(
        Call the count ``m = min(n, split size)``.
     2. Generated images: ``m`` samples, ``model.generate(m, seed=seed)``
        (latents from ``numpy.random.default_rng(seed)``). Conditional GANs
-       (``family == "cgan"``) are asked for the classes in turn,
+       (``data_kind == "labelled"``: cgan, biggan) are asked for the classes in turn,
        ``labels = arange(m) % num_classes``, so every class gets an equal share.
     3. Features: both sets go through the same extractor, passed in:
        ``kg.zoo.classifier_extractor()`` (the zoo classifier's 128-d
@@ -242,7 +242,7 @@ def evaluate(
     if progress:
         progress.update(1)
 
-    conditional = getattr(model, "family", None) == "cgan"
+    conditional = getattr(model, "data_kind", None) == "labelled"  # cgan, biggan
     requested = None
     if conditional:
         requested = (np.arange(m) % model.num_classes).astype("int32")
