@@ -17,22 +17,25 @@ from keras_gans.export._source import CONDITIONAL, IMAGE, resolve
 #: int8 weights with int16 activations (``int16x8``) by up to 0.07 (mean
 #: 0.003). cyclegan.sneaker2boot's int8 file (float normalization and input
 #: side, ``kg.export.tflite``) stays within the int8 bounds on 800 real test
-#: sneakers: max 0.38, mean 0.011 (bench/export_int8.py).
+#: sneakers: max 0.38, mean 0.011 (bench/export_int8.py). The republished
+#: dcgan.fashion_mnist (30 epochs, EMA generator) quantizes worse: full int8
+#: up to 0.72 on 32 samples and 0.81 on 256 (mean 0.10), int16x8 up to 0.25
+#: (mean 0.006); the bounds below hold it with a margin.
 THRESHOLDS = {
     "saved_model": 1e-4,
     "none": 1e-4,
     "float16": 2e-2,
     # dcgan.fashion_mnist, kg.sampling.latents of seeds 0-3, 256 each: up to 0.35 (mean 0.005).
     "dynamic": 0.5,
-    "int8": 0.6,
-    "int16x8": 0.2,
+    "int8": 0.9,
+    "int16x8": 0.3,
 }
 MEAN_THRESHOLDS = {
     "saved_model": 1e-5,
     "none": 1e-5,
     "float16": 1e-3,
     "dynamic": 2e-2,
-    "int8": 8e-2,
+    "int8": 0.12,
     "int16x8": 1e-2,
 }
 
