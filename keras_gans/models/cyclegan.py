@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans import losses as losses_lib
-from keras_gans.models.data_checks import validate_images
+from keras_gans.models.data_checks import checked_image_batch, validate_images
 from keras_gans.models.gan import GAN, assign_variables, replica_scaled, replica_share
 from keras_gans.models.linear_decay import LinearDecay, check_schedules
 from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
@@ -542,26 +542,7 @@ class CycleGAN(GAN):
 
     # ------------------------------------------------------------ translation
     def _check_inputs(self, images, what="images"):
-        if isinstance(images, (tf.Tensor, tf.Variable)):
-            images = images.numpy()
-        images = np.asarray(images)
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape or len(images) == 0:
-            raise ValueError(
-                f"{what} must have shape [n >= 1, {', '.join(map(str, self.image_shape))}], "
-                f"got {images.shape}: pass a batch of images of this model's image_shape."
-            )
-        if not np.issubdtype(images.dtype, np.floating):
-            raise ValueError(
-                f"{what} must be floats in [-1, 1], got dtype {images.dtype}: scale uint8 "
-                "images with x / 127.5 - 1."
-            )
-        lo, hi = float(np.min(images)), float(np.max(images))
-        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.0 or hi > 1.0:
-            raise ValueError(
-                f"{what} must lie in [-1, 1], got values in [{lo}, {hi}]: scale them with "
-                "x / 127.5 - 1."
-            )
-        return images.astype("float32")
+        return checked_image_batch(images, self.image_shape, what)
 
     def translate(self, images, direction="a2b", batch_size=64, use_ema=True):
         """Translate images from one domain to the other.
@@ -585,12 +566,7 @@ class CycleGAN(GAN):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
         images = self._check_inputs(images)
-        net = self.sampling_generator(use_ema, direction)
-        out = [
-            keras.ops.convert_to_numpy(net(images[i : i + batch_size], training=False))
-            for i in range(0, len(images), batch_size)
-        ]
-        return np.concatenate(out).astype("float32")
+        return self._run_generator([images], batch_size, generator=self.sampling_generator(use_ema, direction))
 
     def sample_latent(self, n, seed=None):
         raise ValueError(

@@ -905,8 +905,9 @@ class GAN(keras.Model):
         """
         return self.generate(n, seed=seed)
 
-    def _run_generator(self, inputs, batch_size, use_ema=True):
-        generator = self.sampling_generator(use_ema)
+    def _run_generator(self, inputs, batch_size, use_ema=True, generator=None):
+        # In inference, batch_size inputs at a time; generator=None: the sampling one.
+        generator = generator or self.sampling_generator(use_ema)
         out = []
         for start in range(0, len(inputs[0]), batch_size):
             chunk = [x[start : start + batch_size] for x in inputs]

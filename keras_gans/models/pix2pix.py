@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.models.data_checks import first_problem, image_problems, validate_images
+from keras_gans.models.data_checks import checked_image_batch, first_problem, image_problems, validate_images
 from keras_gans.models.gan import GAN
 from keras_gans.networks.pix2pix import (
     NORMALIZATIONS,
@@ -297,27 +297,9 @@ class Pix2Pix(GAN):
 
     # ------------------------------------------------------------ translation
     def _check_inputs(self, images, what="images"):
-        if isinstance(images, (tf.Tensor, tf.Variable)):
-            images = images.numpy()
-        images = np.asarray(images)
-        shape_in = self.input_image_shape
-        if images.ndim != 4 or tuple(images.shape[1:]) != shape_in or len(images) == 0:
-            raise ValueError(
-                f"{what} must have shape [n >= 1, {', '.join(map(str, shape_in))}], got "
-                f"{images.shape}: pass a batch of input images of this model's shape."
-            )
-        if not np.issubdtype(images.dtype, np.floating):
-            raise ValueError(
-                f"{what} must be floats in [-1, 1], got dtype {images.dtype}: scale uint8 "
-                "images with x / 127.5 - 1."
-            )
-        lo, hi = float(np.min(images)), float(np.max(images))
-        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.0 or hi > 1.0:
-            raise ValueError(
-                f"{what} must lie in [-1, 1], got values in [{lo}, {hi}]: scale them with "
-                "x / 127.5 - 1."
-            )
-        return images.astype("float32")
+        return checked_image_batch(
+            images, self.input_image_shape, what, "pass a batch of input images of this model's shape."
+        )
 
     def translate(self, images, batch_size=64, use_ema=True):
         """Translate input images into output images (the generator in inference: no dropout).
@@ -337,12 +319,7 @@ class Pix2Pix(GAN):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
         images = self._check_inputs(images)
-        net = self.sampling_generator(use_ema)
-        out = [
-            keras.ops.convert_to_numpy(net(images[i : i + batch_size], training=False))
-            for i in range(0, len(images), batch_size)
-        ]
-        return np.concatenate(out).astype("float32")
+        return self._run_generator([images], batch_size, use_ema=use_ema)
 
     def sample_latent(self, n, seed=None):
         raise ValueError(
