@@ -33,6 +33,11 @@ class ExportSource:
     A GAN gives it with ``gan.export_sampling()``; a bare generator is asked
     ``WSpaceSampling.of(generator)`` (None when it lacks the layout).
 
+    ``encoder`` is the network of a family that also maps images to latents
+    (the VAE-GAN, through ``gan.export_encoder()``): a ``keras.Model`` from
+    images ``[batch, *image_shape]`` in [-1, 1] to ``[mean, log_var]``, each
+    ``[batch, latent_dim]``; exports add an ``encode`` signature for it.
+
     Attributes:
         generator: ``keras.Model``, the network that is exported.
         kind: ``"latent"``, ``"conditional"`` or ``"image"``.
@@ -40,13 +45,22 @@ class ExportSource:
         latent_dim: int or None.
         num_classes: int or None (conditional generators).
         image_shape: tuple ``(h, w, c)`` of the images made.
+        input_shape: tuple ``(h, w, c)`` of the images an image-to-image
+            generator takes (its ``images`` input; the channels may differ
+            from the output's, as in a grayscale -> colour Pix2Pix), else None.
+        encoder: None or the family's encoder (see above).
         origin: str, what it was loaded from (for messages).
         sampling: None (truncation is ``psi * z``) or the family's sampling (see above).
     """
 
-    def __init__(self, generator, kind, name, latent_dim, num_classes, image_shape, origin, sampling=None):
+    def __init__(self, generator, kind, name, latent_dim, num_classes, image_shape, origin, sampling=None,
+                 input_shape=None, encoder=None):
         self.generator = generator
         self.sampling = sampling
+        self.input_shape = tuple(input_shape) if input_shape is not None else (
+            tuple(image_shape) if kind == IMAGE else None
+        )
+        self.encoder = encoder
         self.kind = kind
         self.name = name
         self.latent_dim = latent_dim
@@ -61,7 +75,7 @@ class ExportSource:
         (``kg.sampling.latents(n, latent_dim, seed)``, the model's own ``z``
         distribution), labels cycle through the classes as ``gan.generate``
         and the ``sample`` signature cycle them, images are ``images`` if
-        given, else uniform noise in [-1, 1].
+        given, else uniform noise in [-1, 1] of ``input_shape``.
         """
         import numpy as np
 
@@ -69,7 +83,7 @@ class ExportSource:
 
         if self.kind == IMAGE:
             if images is None:
-                images = np.random.default_rng(seed).uniform(-1.0, 1.0, (n, *self.image_shape))
+                images = np.random.default_rng(seed).uniform(-1.0, 1.0, (n, *self.input_shape))
             return {"images": np.asarray(images, "float32")}
         inputs = {"z": latents(n, self.latent_dim, seed)}
         if self.kind == CONDITIONAL:
@@ -87,7 +101,10 @@ class ExportSource:
         """
         import keras
 
-        if all(_compute_dtype(layer) in (None, "float32") for layer in _all_layers(self.generator)):
+        networks = [self.generator] + ([self.encoder] if self.encoder is not None else [])
+        if all(
+            _compute_dtype(layer) in (None, "float32") for network in networks for layer in _all_layers(network)
+        ):
             return self
 
         def float32_layer(layer):
@@ -96,15 +113,32 @@ class ExportSource:
                 config["dtype"] = "float32"
             return layer.__class__.from_config(config)
 
-        # recursive: a generator made of nested networks (StyleGAN2's mapping
-        # and synthesis) is rebuilt in float32 all the way down.
-        copy = keras.models.clone_model(self.generator, clone_function=float32_layer, recursive=True)
-        copy.set_weights(self.generator.get_weights())
+        def float32_copy(network):
+            # recursive: a network made of nested networks (StyleGAN2's
+            # mapping and synthesis) is rebuilt in float32 all the way down.
+            copy = keras.models.clone_model(network, clone_function=float32_layer, recursive=True)
+            copy.set_weights(network.get_weights())
+            return copy
+
+        copy = float32_copy(self.generator)
         sampling = self.sampling.for_generator(copy) if self.sampling is not None else None
         return ExportSource(
             copy, self.kind, self.name, self.latent_dim, self.num_classes, self.image_shape, self.origin,
-            sampling=sampling,
+            sampling=sampling, input_shape=self.input_shape,
+            encoder=float32_copy(self.encoder) if self.encoder is not None else None,
         )
+
+    def run_encoder(self, images, batch_size=256):
+        """Run the Keras encoder on images; ``(mean, log_var)`` float32 numpy arrays."""
+        import keras
+        import numpy as np
+
+        means, log_vars = [], []
+        for start in range(0, len(images), batch_size):
+            mean, log_var = self.encoder(images[start : start + batch_size], training=False)
+            means.append(keras.ops.convert_to_numpy(mean))
+            log_vars.append(keras.ops.convert_to_numpy(log_var))
+        return np.concatenate(means).astype("float32"), np.concatenate(log_vars).astype("float32")
 
     def run_keras(self, inputs, batch_size=256):
         """Run the Keras generator on ``{name: array}`` inputs; float32 numpy images."""
@@ -168,8 +202,25 @@ def _sampling_of(generator):
     return WSpaceSampling.of(generator)
 
 
-def _from_generator(generator, name, origin, num_classes=None, sampling=False):
-    """``sampling``: the GAN's (None: z space); ``False``: read it from the generator's layout."""
+def _check_encoder(encoder, latent_dim, image_shape, origin):
+    """The encoder a GAN exports beside its generator: images of ``image_shape`` -> [mean, log_var]."""
+    inputs, outputs = list(getattr(encoder, "inputs", None) or []), list(getattr(encoder, "outputs", None) or [])
+    shapes = [tuple(o.shape[1:]) for o in outputs]
+    if (len(inputs) != 1 or tuple(inputs[0].shape[1:]) != tuple(image_shape)
+            or shapes != [(latent_dim,), (latent_dim,)]):
+        raise ValueError(
+            f"the encoder of {origin} must map images {tuple(image_shape)} to [mean, log_var] of "
+            f"shape ({latent_dim},) each, got inputs {[tuple(t.shape) for t in inputs]} and outputs {shapes}."
+        )
+    return encoder
+
+
+def _from_generator(generator, name, origin, num_classes=None, sampling=False, encoder=None):
+    """``sampling``: the GAN's (None: z space); ``False``: read it from the generator's layout.
+
+    ``encoder``: the GAN's encoder (``gan.export_encoder()``), exported as
+    the ``encode`` signature of a latent generator.
+    """
     import keras
 
     if not generator.built or not getattr(generator, "inputs", None):
@@ -202,17 +253,23 @@ def _from_generator(generator, name, origin, num_classes=None, sampling=False):
     if rank == 2:
         if sampling is False:
             sampling = _sampling_of(generator)
+        latent_dim = int(inputs[0].shape[-1])
+        if encoder is not None:
+            encoder = _check_encoder(encoder, latent_dim, image_shape, origin)
         return ExportSource(
-            generator, LATENT, name, int(inputs[0].shape[-1]), None, image_shape, origin, sampling=sampling
+            generator, LATENT, name, latent_dim, None, image_shape, origin, sampling=sampling, encoder=encoder
         )
     if rank == 4:
         in_shape = tuple(inputs[0].shape[1:])
-        if in_shape != image_shape:
+        if any(s is None for s in in_shape):
             raise ValueError(
-                f"{origin} maps images {in_shape} to {image_shape}: an image-to-image "
-                "generator must keep the image shape."
+                f"{origin} takes images of shape {in_shape}: exports need a fixed (h, w, c) input; "
+                "build the generator for one image size."
             )
-        return ExportSource(generator, IMAGE, name, None, None, image_shape, origin)
+        # The input may have other channels than the output (grayscale ->
+        # colour, edges -> photos): the images signature takes the input's.
+        return ExportSource(generator, IMAGE, name, None, None, image_shape, origin,
+                            input_shape=tuple(int(s) for s in in_shape))
     raise ValueError(
         f"{origin} takes input of shape {tuple(inputs[0].shape)}: exports handle latent "
         "vectors [batch, latent_dim] or images [batch, h, w, c]."
@@ -222,11 +279,14 @@ def _from_generator(generator, name, origin, num_classes=None, sampling=False):
 def _from_gan(gan, name, origin):
     # A GAN with ema_decay exports its EMA generator, the one that samples. A
     # family that samples other than by psi * z says how (export_sampling).
+    # A family with an encoder (VAE-GAN) exports it as well (export_encoder).
     export_sampling = getattr(gan, "export_sampling", None)
+    export_encoder = getattr(gan, "export_encoder", None)
     return _from_generator(
         gan.sampling_generator(), name or gan.family, origin,
         num_classes=getattr(gan, "num_classes", None),
         sampling=export_sampling() if callable(export_sampling) else None,
+        encoder=export_encoder() if callable(export_encoder) else None,
     )
 
 

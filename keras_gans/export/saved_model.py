@@ -4,7 +4,9 @@ Signatures (every input and output has a stable name; the batch is dynamic):
 
 - ``serving_default``: ``z`` float32 ``[batch, latent_dim]`` (dcgan, wgan_gp,
   any latent generator); ``z`` and ``labels`` int32 ``[batch]`` (cgan);
-  ``images`` float32 ``[batch, h, w, c]`` in [-1, 1] (cyclegan, A -> B).
+  ``images`` float32 ``[batch, h, w, c]`` in [-1, 1] (cyclegan A -> B,
+  pix2pix; ``c`` is the generator's input channels, which may differ from
+  the output's).
 - ``sample``: ``batch_size`` int32, ``seed`` int64 and ``truncation`` float32
   scalars (all but cyclegan).
 - ``sample_labels``: ``labels`` int32 ``[batch]``, ``seed`` int64 and
@@ -16,8 +18,15 @@ Signatures (every input and output has a stable name; the batch is dynamic):
   ``ws`` of that shape and returns the images. Equal rows of ``ws`` give
   ``serving_default``'s image; rows below a cutoff taken from one latent's
   ``ws`` and the rest from another's are ``gan.style_mix``.
+- ``encode`` (vaegan, any family whose ``export_encoder()`` gives an
+  encoder): ``images`` float32 ``[batch, h, w, c]`` in [-1, 1] ->
+  ``z_mean`` and ``z_log_var`` float32 ``[batch, latent_dim]``, the
+  posterior ``gan.encode(images, return_log_var=True)`` returns; feeding
+  ``z_mean`` to ``serving_default`` is ``gan.reconstruct``. Values outside
+  [-1, 1] (such as unscaled 0..255 pixels) are refused in the graph with
+  ``ENCODE_RANGE_MESSAGE``.
 
-Every signature but ``mapping`` returns ``images`` (float32 in [-1, 1], NHWC) and
+Every signature but ``mapping`` and ``encode`` returns ``images`` (float32 in [-1, 1], NHWC) and
 ``images_uint8`` (uint8 in [0, 255], ``round(clip(images, -1, 1) * 127.5 + 127.5)``),
 so a client can write PNG files without any arithmetic.
 
@@ -104,6 +113,10 @@ UINT8_SCOPE = "images_to_uint8"
 
 #: The message of the graph assertion that refuses a ``truncation`` outside (0, 1].
 TRUNCATION_MESSAGE = "truncation must be a float psi in (0, 1] (1.0: no truncation, smaller: samples closer to the mean)"
+
+
+#: The message of the graph assertion that refuses ``encode`` images outside [-1, 1].
+ENCODE_RANGE_MESSAGE = "encode takes images in [-1, 1]: scale uint8 pixels with x / 127.5 - 1"
 
 
 def to_uint8(images):
@@ -195,7 +208,7 @@ def signature_functions(source, checks=True, sample=True):
     functions = {}
     if source.kind == IMAGE:
 
-        @tf.function(input_signature=[tf.TensorSpec([None, *source.image_shape], tf.float32, name="images")])
+        @tf.function(input_signature=[tf.TensorSpec([None, *source.input_shape], tf.float32, name="images")])
         def translate(images):
             return outputs(generator(images, training=False))
 
@@ -240,7 +253,37 @@ def signature_functions(source, checks=True, sample=True):
                 return outputs(generator(latents(batch_size, seed, truncation), training=False))
 
             functions["sample"] = sample_z
+    if source.encoder is not None:
+        functions["encode"] = _encode_function(source, checks)
     return functions
+
+
+def _encode_function(source, checks):
+    """The ``encode`` signature: images in [-1, 1] -> ``z_mean``, ``z_log_var``."""
+    import tensorflow as tf
+
+    from keras_gans.models.data_checks import RANGE_TOLERANCE
+
+    encoder = source.encoder
+    low, high = -1.0 - RANGE_TOLERANCE, 1.0 + RANGE_TOLERANCE
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *source.image_shape], tf.float32, name="images")])
+    def encode(images):
+        if checks:
+            # A little slack, as gan.encode allows, for images rounded from uint8.
+            with tf.control_dependencies(
+                [
+                    tf.debugging.assert_greater_equal(images, tf.constant(low, tf.float32),
+                                                      message=ENCODE_RANGE_MESSAGE),
+                    tf.debugging.assert_less_equal(images, tf.constant(high, tf.float32),
+                                                   message=ENCODE_RANGE_MESSAGE),
+                ]
+            ):
+                images = tf.identity(images)
+        mean, log_var = encoder(images, training=False)
+        return {"z_mean": tf.cast(mean, tf.float32), "z_log_var": tf.cast(log_var, tf.float32)}
+
+    return encode
 
 
 def _checked_truncation(truncation, low, high, message, checks):
@@ -297,6 +340,8 @@ def write_saved_model(source, path, checks=True, sample=True):
 
     archive = keras.export.ExportArchive()
     archive.track(source.generator)
+    if source.encoder is not None:
+        archive.track(source.encoder)
     for name, fn in signature_functions(source, checks=checks, sample=sample).items():
         archive.add_endpoint(name, fn)
     archive.write_out(path, verbose=False)

@@ -1,9 +1,13 @@
 """Export a generator as a TFLite (LiteRT) flatbuffer with builtin ops only.
 
-The file has one signature, ``serving_default``, with the SavedModel's input
+The file has the signature ``serving_default``, with the SavedModel's input
 and output names (``z`` / ``labels`` / ``images`` -> ``images``,
 ``images_uint8``) and a dynamic batch: a LiteRT signature runner resizes the
-inputs to whatever batch it is given. The ``sample`` signatures of the
+inputs to whatever batch it is given. A family with an encoder (VAE-GAN) also
+has ``encode`` (``images`` -> ``z_mean``, ``z_log_var``, as in the
+SavedModel, without its range check) in the float modes (``"none"``,
+``"dynamic"``, ``"float16"``); the calibrated integer modes quantize
+``serving_default`` alone (their calibration data are the generator's). The ``sample`` signatures of the
 SavedModel are left out (LiteRT has no stateless random builtin): a phone
 draws ``z`` itself (see ``export/MOBILE.md``).
 
@@ -178,7 +182,7 @@ def calibration_inputs(source, data, count=256, seed=0):
     lengths = {len(v) if v.ndim else 0 for v in inputs.values()}
     if len(lengths) != 1 or 0 in lengths:
         raise ValueError(f"representative_data arrays must be non-empty and of one length, got {lengths}.")
-    shape = (source.latent_dim,) if source.kind != IMAGE else source.image_shape
+    shape = (source.latent_dim,) if source.kind != IMAGE else source.input_shape
     key = "images" if source.kind == IMAGE else "z"
     if tuple(inputs[key].shape[1:]) != tuple(shape):
         raise ValueError(
@@ -375,7 +379,10 @@ def convert(source, quantize="none", representative_data=None, num_calibration=2
         # From a SavedModel, the converter keeps the signature key and the
         # input/output names, so both artifacts answer to the same names.
         write_saved_model(source, tmp, checks=False, sample=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
+        keys = ["serving_default"]
+        if source.encoder is not None and quantize not in CALIBRATED:
+            keys.append("encode")
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=keys)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if quantize != "none":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -171,6 +171,20 @@ def _run_styles(loaded, source, feed, n, seed):
     return results
 
 
+def encode_inputs(source, feed):
+    """The images ``encode`` is verified on: the generator's own images of ``feed``, in [-1, 1]."""
+    return np.clip(source.run_keras(feed), -1.0, 1.0).astype("float32")
+
+
+def _compare_encode(out, source, images):
+    """``encode``'s ``z_mean`` and ``z_log_var`` against the Keras encoder on the same images."""
+    mean, log_var = source.run_encoder(images)
+    return _compare_values(
+        np.concatenate([np.asarray(out["z_mean"]), np.asarray(out["z_log_var"])]),
+        np.concatenate([mean, log_var]),
+    )
+
+
 def _run_saved_model(path, source, inputs, n, seed):
     import tensorflow as tf
 
@@ -194,6 +208,11 @@ def _run_saved_model(path, source, inputs, n, seed):
             )
     if source.sampling is not None:
         results.update(_run_styles(loaded, source, inputs, n, seed))
+    if source.encoder is not None and "encode" in loaded.signatures:
+        images = encode_inputs(source, inputs)
+        results["encode"] = _compare_encode(
+            loaded.signatures["encode"](images=tf.constant(images)), source, images
+        )
     return results, f"tensorflow {tf.__version__}", "saved_model"
 
 
@@ -217,6 +236,9 @@ def _run_tflite(path, source, inputs):
     # output with float ops (kg.export.tflite keeps that tail out of int8
     # quantization), so the two agree within rounding: 1 level.
     results = {"serving_default": _compare(out["images"], out["images_uint8"], source.run_keras(inputs))}
+    if source.encoder is not None and "encode" in signatures:
+        images = encode_inputs(source, inputs)
+        results["encode"] = _compare_encode(interpreter.get_signature_runner("encode")(images=images), source, images)
     return results, runtime, quantize
 
 
@@ -234,7 +256,10 @@ def verify(artifact, reference, n=16, seed=0, inputs=None, threshold=None, mean_
     ``mapping`` with ``gan.w_from_latents`` at both truncations and
     ``synthesis`` with ``gan.generate_from_ws`` on mixed styles
     (``mixed_styles``); the ``ws`` of ``mapping`` count toward the same
-    thresholds as images.
+    thresholds as images. A family with an encoder has ``encode`` (in both
+    runtimes) compared with the Keras encoder on the generator's own images
+    of the inputs (``encode_inputs``); its ``z_mean`` and ``z_log_var``
+    count toward the thresholds too.
 
     Args:
         artifact: a SavedModel version folder or a ``.tflite`` file.

@@ -604,6 +604,15 @@ class VAEGAN(GAN):
         super().check_predict_inputs(x)
 
     # ------------------------------------------------------------ saving
+    def export_encoder(self):
+        """The encoder exports add as the ``encode`` signature (``kg.export``).
+
+        ``kg.export.saved_model`` and ``kg.export.tflite`` ask a GAN for it:
+        ``encode(images) -> z_mean, z_log_var``, what ``encode(images,
+        return_log_var=True)`` returns, beside ``serving_default(z)``.
+        """
+        return self.encoder
+
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -338,6 +338,31 @@ def test_exports_take_images_and_match_keras(tmp_path):
     assert report["passed"] and report["max_abs_diff"] < 1e-4, report
 
 
+def test_exports_take_the_input_channels_when_they_differ_from_the_output(tmp_path):
+    """Grayscale -> colour: the images signature takes 1 channel and returns 3, in both runtimes."""
+    gan = tiny(shape=(16, 16, 3), input_channels=1)
+    x = uniform((4, 16, 16, 1), 6)
+    expected = gan.translate(x)
+    assert expected.shape == (4, 16, 16, 3)
+    path = kg.export.saved_model(gan, str(tmp_path / "serving"), name="colorize", version=1)
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    assert signature.structured_input_signature[1]["images"].shape.as_list() == [None, 16, 16, 1]
+    np.testing.assert_allclose(signature(images=tf.constant(x))["images"].numpy(), expected, atol=1e-5)
+    assert kg.export.verify(path, gan)["passed"]  # default inputs: noise of the input's shape
+    lite = kg.export.tflite(gan, str(tmp_path / "colorize.tflite"))
+    from ai_edge_litert.interpreter import Interpreter
+
+    details = Interpreter(model_path=lite).get_signature_runner("serving_default").get_input_details()
+    assert list(details["images"]["shape"]) == [1, 16, 16, 1]
+    report = kg.export.verify(lite, gan, inputs={"images": x})
+    assert report["passed"] and report["max_abs_diff"] < 1e-4, report
+    # int8 calibrates on images of the input's shape and refuses the output's.
+    with pytest.raises(ValueError, match=r"generator takes \(16, 16, 1\)"):
+        kg.export.tflite(gan, str(tmp_path / "bad.tflite"), quantize="int8",
+                         representative_data=uniform((40, 16, 16, 3), 7))
+    assert not (tmp_path / "bad.tflite").exists()
+
+
 # ---------------------------------------------------------------- real training
 @pytest.mark.slow
 def test_training_draws_garments_from_their_edges(fmnist_train, fmnist_test):

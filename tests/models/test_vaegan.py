@@ -382,3 +382,34 @@ def test_the_decoder_exports_to_savedmodel_and_builtin_tflite_matching_keras(gan
     for artifact in (folder, path):
         report = kg.export.verify(artifact, gan)
         assert report["passed"], report
+        assert "encode" in report["signatures"], report
+
+
+def test_the_encoder_exports_as_an_encode_signature_in_both_runtimes(gan, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    images = np.clip(gan.generate(6, seed=4) + 0.05, -1, 1).astype("float32")
+    mean, log_var = gan.encode(images, return_log_var=True)
+    folder = kg.export.saved_model(gan, str(tmp_path / "serving"))
+    loaded = tf.saved_model.load(folder)
+    assert set(loaded.signatures) == {"serving_default", "sample", "encode"}
+    encode = loaded.signatures["encode"]
+    assert list(encode.structured_input_signature[1]) == ["images"]
+    out = encode(images=tf.constant(images))
+    assert set(out) == {"z_mean", "z_log_var"}
+    np.testing.assert_allclose(out["z_mean"].numpy(), mean, atol=1e-5)
+    np.testing.assert_allclose(out["z_log_var"].numpy(), log_var, atol=1e-5)
+    # encode then serving_default is gan.reconstruct.
+    rebuilt = loaded.signatures["serving_default"](z=out["z_mean"])["images"].numpy()
+    np.testing.assert_allclose(rebuilt, gan.reconstruct(images), atol=1e-5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"x / 127.5 - 1"):
+        encode(images=tf.constant(images * 127.5 + 127.5))
+    path = kg.export.tflite(gan, str(tmp_path / "vaegan.tflite"), quantize="float16")
+    assert set(kg.export.describe(path)["signatures"]) == {"serving_default", "encode"}
+    lite = Interpreter(model_path=path).get_signature_runner("encode")(images=images)
+    np.testing.assert_allclose(lite["z_mean"], mean, atol=2e-2)
+    report = kg.export.verify(path, gan)
+    assert report["passed"] and set(report["signatures"]) == {"serving_default", "encode"}, report
+    # The integer modes quantize serving_default alone (calibrated on latents).
+    path = kg.export.tflite(gan, str(tmp_path / "vaegan-int8.tflite"), quantize="int8")
+    assert set(kg.export.describe(path)["signatures"]) == {"serving_default"}
