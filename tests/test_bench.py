@@ -65,3 +65,32 @@ def test_stabilizers_bench_prints_the_ablation_and_the_small_data_tables(capsys)
     out = capsys.readouterr().out
     assert "on 256 Fashion-MNIST images, 2 steps" in out
     assert [r[0] for r in table_rows(out, "variant")] == ["no augmentation", "DiffAugment", "ADA"]
+
+
+def test_baselines_bench_scores_each_family_beside_its_baseline_at_equal_time(capsys):
+    import math
+
+    from bench import baselines
+
+    baselines.main(["--pairs", "pix2pix,vaegan", "--seconds", "2", "--n", "64", "--images", "256"])
+    out = capsys.readouterr().out
+    rows = table_rows(out, "pair")
+    assert [r[:2] for r in rows] == [["pix2pix", "Pix2Pix"], ["pix2pix", "L1-only U-Net"],
+                                     ["vaegan", "VAE-GAN"], ["vaegan", "plain VAE"]]
+    columns = baselines.HEADER
+    filled = {"pix2pix": {"FCD", "label agreement", "L1"},
+              "vaegan": {"FCD", "KID", "precision", "recall", "L1", "MSE"}}
+    for row in rows:
+        assert len(row) == len(columns)
+        cells = dict(zip(columns, row))
+        assert int(cells["steps"]) >= 2 and float(cells["train s"]) >= 1.5  # the 2 s budget, spent
+        assert float(cells["img/s"]) > 0
+        metrics = set(columns[4:-1])
+        assert {c for c in metrics if cells[c]} == filled[cells["pair"]]
+        values = {c: float(cells[c]) for c in filled[cells["pair"]]}
+        assert all(math.isfinite(v) for v in values.values())
+        assert values["FCD"] > 0 and 0 < values["L1"] <= 2
+        for share in ("label agreement", "precision", "recall"):
+            assert 0 <= values.get(share, 0) <= 1
+        if "MSE" in values:
+            assert 0 < values["MSE"] <= 4
