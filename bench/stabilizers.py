@@ -11,10 +11,12 @@ generator is scored with it (``generate`` uses it).
 
 ``--small-data`` is the data-efficiency check instead: 10% of the train split
 (6,000 images, the first of a fixed permutation), no augmentation vs
-DiffAugment vs ADA, each for the same number of steps (``--steps``).
+DiffAugment vs ADA, each for the same number of steps (``--steps``);
+``--policies`` lists the DiffAugment policies compared there (one row each).
 
     python bench/stabilizers.py --seconds 1800 --n 10000
     python bench/stabilizers.py --small-data --steps 6000 --n 10000
+    python bench/stabilizers.py --small-data --steps 15000 --policies 'translation;translation,cutout,color'
 """
 
 import argparse
@@ -32,12 +34,17 @@ ABLATION = {
     "+R1": {"r1_weight": 0.1},
     "+DiffAugment": {"augment": "translation,cutout,color"},
 }
-#: the small-data comparison.
-SMALL_DATA = {
-    "no augmentation": {},
-    "DiffAugment": {"augment": "translation,cutout,color"},
-    "ADA": {"augment": "ada", "ada_kimg": 100},
-}
+#: DiffAugment's policy in the small-data comparison unless ``--policies`` names others.
+SMALL_DATA_POLICIES = ("translation,cutout,color",)
+
+
+def small_data_variants(policies=SMALL_DATA_POLICIES):
+    """name -> constructor arguments of the small-data comparison: none, each DiffAugment policy, ADA."""
+    variants = {"no augmentation": {}}
+    for policy in policies:
+        variants[f"DiffAugment ({policy})"] = {"augment": policy}
+    variants["ADA"] = {"augment": "ada", "ada_kimg": 100}
+    return variants
 BATCH = 64
 
 
@@ -99,11 +106,15 @@ def main(argv=None):
     p.add_argument("--small-data", action="store_true",
                    help="10%% of the train split: no augmentation vs DiffAugment vs ADA at equal steps")
     p.add_argument("--steps", type=int, default=6000, help="--small-data: train steps of each variant")
+    p.add_argument("--policies", default=None,
+                   help="--small-data: DiffAugment policies to compare, separated by ';' "
+                        "(default 'translation,cutout,color')")
     p.add_argument("--images", type=int, default=None, help="use only this many train images (tests)")
     args = p.parse_args(argv)
     import numpy as np
 
     import keras_gans as kg
+    from keras_gans.networks.augment import check_augment
 
     images, _ = kg.data.load_numpy("fashion_mnist", split="train")
     if args.small_data:
@@ -112,7 +123,10 @@ def main(argv=None):
     if args.images:
         images = images[: args.images]
     if args.small_data:
-        rows = run(SMALL_DATA, images, args.n, steps=args.steps, chunk=args.chunk)
+        policies = args.policies.split(";") if args.policies else SMALL_DATA_POLICIES
+        for policy in policies:
+            check_augment(policy)
+        rows = run(small_data_variants(policies), images, args.n, steps=args.steps, chunk=args.chunk)
         title = (f"DCGAN on {len(images)} Fashion-MNIST images, {args.steps} steps of batch {BATCH} each "
                  f"(FCD etc.: kg.metrics.evaluate, n={args.n}, zoo classifier features)")
     else:

@@ -61,10 +61,13 @@ def test_stabilizers_bench_prints_the_ablation_and_the_small_data_tables(capsys)
         assert len(row) == 8 and int(row[1]) >= 2
         fcd, kid, precision, recall, speed = map(float, row[3:])
         assert fcd > 0 and 0 <= precision <= 1 and 0 <= recall <= 1 and speed > 0
-    stabilizers.main(["--small-data", "--steps", "2", "--chunk", "2", "--n", "40", "--images", "256"])
+    stabilizers.main(["--small-data", "--steps", "2", "--chunk", "2", "--n", "40", "--images", "256",
+                      "--policies", "translation;translation,cutout,color"])
     out = capsys.readouterr().out
     assert "on 256 Fashion-MNIST images, 2 steps" in out
-    assert [r[0] for r in table_rows(out, "variant")] == ["no augmentation", "DiffAugment", "ADA"]
+    assert [r[0] for r in table_rows(out, "variant")] == [
+        "no augmentation", "DiffAugment (translation)", "DiffAugment (translation,cutout,color)", "ADA"
+    ]
 
 
 def test_baselines_bench_scores_each_family_beside_its_baseline_at_equal_time(capsys):

@@ -56,33 +56,40 @@ def validate_images(images, image_shape, what="images"):
     return tf.cast(images, "float32")
 
 
-def checked_image_batch(images, image_shape, what="images", fix="pass a batch of images of this model's image_shape."):
-    """A batch of images given to a model's translate or preview, as float32 numpy.
+def checked_image_batch(images, image_shape, what="images", fix="pass a batch of images of this model's image_shape.",
+                        tolerance=0.0):
+    """A batch of images given to a model's translate, encode or preview, as float32 numpy.
 
     Args:
         images: array or tensor ``[n >= 1, *image_shape]`` of floats in [-1, 1].
         image_shape: the expected ``(h, w, c)``.
         what: str, name used in the error.
         fix: str, what the shape error tells the caller to do.
+        tolerance: float, how far outside [-1, 1] values may lie (rounding
+            of images scaled from uint8).
 
     Raises:
-        ValueError: one line each for another shape (or no image), integer
-            images, and values outside [-1, 1] (NaN and inf included).
+        ValueError: one line each for one image without its batch axis,
+            another shape (or no image), integer images, and values outside
+            [-1, 1] (NaN and inf included).
     """
     if isinstance(images, (tf.Tensor, tf.Variable)):
         images = images.numpy()
     images = np.asarray(images)
     image_shape = tuple(image_shape)
-    if images.ndim != 4 or tuple(images.shape[1:]) != image_shape or len(images) == 0:
+    shape = ", ".join(map(str, image_shape))
+    if images.ndim == 3 and tuple(images.shape) == image_shape:
         raise ValueError(
-            f"{what} must have shape [n >= 1, {', '.join(map(str, image_shape))}], got {images.shape}: {fix}"
+            f"{what} must be a batch of shape [n, {shape}], got one image {images.shape}: add the batch axis with images[None]."
         )
+    if images.ndim != 4 or tuple(images.shape[1:]) != image_shape or len(images) == 0:
+        raise ValueError(f"{what} must have shape [n >= 1, {shape}], got {images.shape}: {fix}")
     if not np.issubdtype(images.dtype, np.floating):
         raise ValueError(
             f"{what} must be floats in [-1, 1], got dtype {images.dtype}: scale uint8 images with x / 127.5 - 1."
         )
     lo, hi = float(np.min(images)), float(np.max(images))
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.0 or hi > 1.0:
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.0 - tolerance or hi > 1.0 + tolerance:
         raise ValueError(f"{what} must lie in [-1, 1], got values in [{lo}, {hi}]: scale them with x / 127.5 - 1.")
     return images.astype("float32")
 

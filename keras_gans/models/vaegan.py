@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.models.data_checks import RANGE_TOLERANCE, _is_array
+from keras_gans.models.data_checks import RANGE_TOLERANCE, _is_array, checked_image_batch
 from keras_gans.models.gan import GAN, replica_scaled, replica_share
 from keras_gans.networks import augment as augment_lib
 from keras_gans.networks.dcgan import dcgan_generator
@@ -478,31 +478,10 @@ class VAEGAN(GAN):
 
     # ------------------------------------------------------------ encoding and decoding
     def _checked_images(self, images, what="images"):
-        if isinstance(images, (tf.Tensor, tf.Variable)):
-            images = images.numpy()
-        images = np.asarray(images)
-        if not np.issubdtype(images.dtype, np.floating):
-            raise ValueError(
-                f"{what} must be floats in [-1, 1], got dtype {images.dtype}: scale uint8 pixels "
-                "with x / 127.5 - 1."
-            )
-        shape = ", ".join(map(str, self.image_shape))
-        if images.ndim == 3 and tuple(images.shape) == self.image_shape:
-            raise ValueError(
-                f"{what} must be a batch [n, {shape}], got one image {images.shape}: add the batch "
-                "axis with images[None]."
-            )
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape or len(images) == 0:
-            raise ValueError(
-                f"{what} must have shape [n >= 1, {shape}] (this VAEGAN's image_shape), got "
-                f"{images.shape}: resize them or build the VAEGAN with a matching image_shape."
-            )
-        lo, hi = float(np.min(images)), float(np.max(images))
-        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1 - RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-            raise ValueError(
-                f"{what} must lie in [-1, 1], got values in [{lo}, {hi}]: scale them with x / 127.5 - 1."
-            )
-        return images.astype("float32")
+        return checked_image_batch(
+            images, self.image_shape, what,
+            fix="resize them or build the VAEGAN with a matching image_shape.", tolerance=RANGE_TOLERANCE,
+        )
 
     @staticmethod
     def _checked_batch_size(batch_size):
