@@ -9,7 +9,8 @@ Requests carry typed tensors (no JSON): ``batch_size`` int32, ``seed`` int64
 and ``truncation`` float32 scalars for ``sample``; ``labels`` int32 ``[n]``,
 ``seed`` and ``truncation`` for ``sample_labels``; ``z`` float32
 ``[n, latent_dim]`` for ``serving_default``. ``truncation`` is the truncation
-trick's psi in (0, 1] (``--truncation``, default 1.0: none), the images of
+trick's psi (``--truncation``, default 1.0: none; (0, 1] for z-space
+models, [0, 1] for StyleGAN2, which truncates in w space), the images of
 ``gan.generate(n, seed=seed, truncation=psi)``.
 """
 
@@ -73,7 +74,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", default=None, help="conditional GANs: comma-separated class ids")
     parser.add_argument("--truncation", type=truncation_arg, default=1.0,
-                        help="truncation trick psi in (0, 1]: latents scaled by psi (default 1.0: none)")
+                        help="truncation trick psi: (0, 1] for z-space models, [0, 1] for StyleGAN2 "
+                             "(default 1.0: none)")
     parser.add_argument("--out", required=True, help="folder for the PNG files")
     args = parser.parse_args(argv)
     if args.labels is not None:

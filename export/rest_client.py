@@ -6,7 +6,8 @@
     python export/rest_client.py --model cgan.fashion_mnist --labels 7,7,9 --out pngs
     # the same seed's latents computed here, sent as JSON `instances` to `serving_default`:
     python export/rest_client.py --model dcgan.fashion_mnist --latent-dim 64 --n 4 --seed 0 --out pngs
-    # the truncation trick (psi in (0, 1]; 1.0, the default, is none):
+    # the truncation trick (psi in (0, 1]; 1.0, the default, is none; a model
+    # that truncates in w space, StyleGAN2, also takes 0.0: the mean-w image):
     python export/rest_client.py --model dcgan.fashion_mnist --n 8 --seed 0 --truncation 0.7 --out pngs
 
 Both routes give the images of ``gan.generate(n, seed=seed, truncation=psi)``
@@ -127,14 +128,20 @@ def predict(url, model, body, timeout=60):
 
 
 def truncation_arg(text):
-    """``--truncation``: a float psi in (0, 1] (what the signatures accept; NaN is not)."""
+    """``--truncation``: a float psi in [0, 1] (NaN is not).
+
+    The served model has the last word: a ``z``-space family (DCGAN, cGAN,
+    WGAN-GP) refuses 0 with a 400 that names (0, 1], a ``w``-space family
+    (StyleGAN2) takes it (the mean-``w`` image).
+    """
     try:
         psi = float(text)
     except ValueError:
         psi = None
-    if psi is None or not 0.0 < psi <= 1.0:
+    if psi is None or not 0.0 <= psi <= 1.0:
         raise argparse.ArgumentTypeError(
-            f"must be a number psi in (0, 1] (1.0: no truncation, smaller: samples closer to the mean), got {text!r}"
+            f"must be a number psi in [0, 1] (1.0: no truncation, smaller: samples closer to the mean; "
+            f"0 only for models that truncate in w space), got {text!r}"
         )
     return psi
 
@@ -147,11 +154,15 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", default=None, help="conditional GANs: comma-separated class ids")
     parser.add_argument("--truncation", type=truncation_arg, default=1.0,
-                        help="truncation trick psi in (0, 1]: latents scaled by psi (default 1.0: none)")
+                        help="truncation trick psi: (0, 1] for z-space models, [0, 1] for StyleGAN2 "
+                             "(default 1.0: none)")
     parser.add_argument("--latent-dim", type=int, default=None,
                         help="compute the seed's z of this size here and send it as JSON instances")
     parser.add_argument("--out", required=True, help="folder for the PNG files")
     args = parser.parse_args(argv)
+    if args.latent_dim is not None and args.truncation == 0.0:
+        # psi * z computed here: 0 would send all-zero latents.
+        parser.error("--truncation 0 with --latent-dim: latents scaled here take psi in (0, 1]")
     if args.labels is not None:
         body = sample_labels_request([int(v) for v in args.labels.split(",")], args.seed, args.truncation)
     elif args.latent_dim is not None:

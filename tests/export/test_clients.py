@@ -124,11 +124,18 @@ def test_rest_truncation_is_generates_and_bad_values_are_refused(serving, export
     assert rest.main([*argv, "--truncation", "0.5", "--latent-dim", "16", "--out", str(tmp_path / "own")]) == 0
     own = read_pngs(sorted(str(p) for p in (tmp_path / "own").glob("*.png")))
     assert np.abs(own.astype(int) - served.astype(int)).max() <= 1
-    # The client refuses psi outside (0, 1] before any request; the server refuses it too.
-    for bad in ("0", "1.5", "nan", "x"):
+    # The client refuses psi outside [0, 1] before any request; the server refuses it too.
+    for bad in ("-0.1", "1.5", "nan", "x"):
         with pytest.raises(SystemExit) as exit_info:
             rest.main([*argv, "--truncation", bad, "--out", str(tmp_path / "bad")])
-        assert exit_info.value.code == 2 and "(0, 1]" in capsys.readouterr().err
+        assert exit_info.value.code == 2 and "[0, 1]" in capsys.readouterr().err
+    # 0 is the served model's to refuse (a z-space GAN does; StyleGAN2 takes it) ...
+    with pytest.raises(RuntimeError, match=r"TF Serving answered 400.*truncation must be a float psi in \(0, 1\]"):
+        rest.main([*argv, "--truncation", "0", "--out", str(tmp_path / "bad")])
+    # ... but latents scaled here by 0 would be all zeros.
+    with pytest.raises(SystemExit):
+        rest.main([*argv, "--truncation", "0", "--latent-dim", "16", "--out", str(tmp_path / "bad")])
+    assert "take psi in (0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
     for bad in (0.0, 1.5):
         with pytest.raises(RuntimeError, match=r"TF Serving answered 400.*truncation must be a float psi in \(0, 1\]"):
