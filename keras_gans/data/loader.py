@@ -102,6 +102,20 @@ def tfds_data_dir():
     return os.path.expanduser(os.environ.get("TFDS_DATA_DIR") or os.path.join("~", "tensorflow_datasets"))
 
 
+def looks_like_tfds(source):
+    """A string that names no file: a TFDS name (``"name"``, ``"name/config"``, ``"name:1.0.0"``).
+
+    A string that exists, starts like a path (``.``, ``/``, ``~``), ends in
+    ``.npz`` or a separator, or whose first part is an existing folder is a
+    path instead.
+    """
+    if not isinstance(source, str) or not source or os.path.exists(source):
+        return False
+    if source.startswith((".", os.sep, "~")) or source.endswith((".npz", os.sep)):
+        return False
+    return not os.path.isdir(source.split("/")[0])
+
+
 def _tfds_may_be_prepared(name):
     """False when TFDS cannot hold ``name`` prepared here: its folder does not exist.
 
@@ -293,7 +307,8 @@ def load_numpy(source, split="train", image_size=None):
             f"{source} is a file but not a .npz or an archive: pass a folder, a .npz, a .zip/.tar "
             "of a folder or a dataset name."
         )
-    if os.sep in source or source.startswith("."):
+    if not looks_like_tfds(source):
+        # A TFDS name may hold a '/' ("cycle_gan/horse2zebra"); a path starts like one.
         raise FileNotFoundError(f"data folder {source} does not exist: check the path.")
 
     root = os.environ.get("KERAS_GANS_DATA")
@@ -310,6 +325,10 @@ def load_numpy(source, split="train", image_size=None):
     # Nothing local: TFDS is what is needed now (to name the dataset, or download it).
     builder = builder or _tfds_builder(source)
     if builder is None:
+        if "/" in source:
+            raise FileNotFoundError(
+                f"data folder {source} does not exist, and it names no TFDS dataset either: check the path."
+            )
         if source in idx.SYSTEM_DIRS:
             raise FileNotFoundError(f"{source} is not on this machine: {how_to_get(source)}.")
         raise ValueError(

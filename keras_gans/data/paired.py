@@ -10,6 +10,7 @@ from keras_gans.data.loader import (
     check_images,
     how_to_get,
     load_numpy,
+    looks_like_tfds,
     prefetched,
     resize_uint8,
     tfds_data_dir,
@@ -30,15 +31,6 @@ def _describe(source):
 
 def _is_path(source):
     return isinstance(source, (str, os.PathLike))
-
-
-def _looks_like_tfds(source):
-    """A string that names no file: a TFDS name (``"name"``, ``"name/config"``, ``"name:1.0.0"``)."""
-    if not isinstance(source, str) or not source or os.path.exists(source):
-        return False
-    if source.startswith((".", os.sep, "~")) or source.endswith((".npz", os.sep)):
-        return False
-    return not os.path.isdir(source.split("/")[0])
 
 
 def _split_folder(source, split):
@@ -341,7 +333,7 @@ def paired_numpy(
         elif _is_path(source) and os.fspath(source).endswith(".npz") and os.path.isfile(source):
             inputs, targets = _npz_pairs(os.fspath(source), features)
             what = _describe(source)
-        elif _looks_like_tfds(source):
+        elif looks_like_tfds(source):
             inputs, targets = _tfds_pairs(source, split, features, image_size)
             what = _describe(source)
         elif _is_path(source) and not os.path.exists(source):

@@ -165,6 +165,20 @@ def test_bad_sources_raise_one_clear_error(source, error, message):
         kg.data.load(source, batch_size=2)
 
 
+def test_a_tfds_name_with_a_config_is_a_dataset_not_a_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_GANS_DATA", str(tmp_path))
+    monkeypatch.setenv("KERAS_GANS_OFFLINE", "1")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    # "name/config" goes to TFDS (here: offline, so it says how to get it) ...
+    with pytest.raises(FileNotFoundError, match="cycle_gan/horse2zebra is not on this machine and KERAS_GANS_OFFLINE"):
+        kg.data.load_numpy("cycle_gan/horse2zebra")
+    # ... while a name whose first part is a folder here is a missing path.
+    (tmp_path / "cycle_gan").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="data folder cycle_gan/horse2zebra does not exist"):
+        kg.data.load_numpy("cycle_gan/horse2zebra")
+
+
 def test_missing_data_folder_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_GANS_DATA", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="KERAS_GANS_DATA=.* is not a folder"):
