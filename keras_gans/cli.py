@@ -73,7 +73,8 @@ def _add_train(sub):
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the training noise and data order (default 0; --resume: the run's)")
     p.add_argument("--learning-rate", type=_positive_float, default=None,
-                   help="learning rate of every optimizer (default: the family's; --resume: the run's)")
+                   help="the generator's learning rate; the other optimizers keep their ratio to it "
+                        "(BigGAN's discriminator: 4x) (default: the family's; --resume: the run's)")
     p.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="STEPS",
                    help="also checkpoint every STEPS steps inside epochs (default: at epoch ends only; "
                         "--resume: the run's)")

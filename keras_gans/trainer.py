@@ -636,6 +636,42 @@ def set_learning_rate(optimizer, rate, role="optimizer"):
         inner.learning_rate = rate
 
 
+def base_learning_rate(optimizer):
+    """An optimizer's base learning rate as a float (a ``LinearDecay``'s initial rate), or None."""
+    from keras_gans.models.linear_decay import LinearDecay
+
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    current = getattr(inner, "_learning_rate", None)
+    if isinstance(current, LinearDecay):
+        return current.initial_learning_rate
+    if isinstance(current, keras.optimizers.schedules.LearningRateSchedule) or callable(current):
+        return None
+    return float(keras.ops.convert_to_numpy(inner.learning_rate))
+
+
+def set_learning_rates(gan, rate):
+    """Set the generator's learning rate to ``rate``; every other optimizer keeps its ratio to it.
+
+    A family whose networks train at different rates (BigGAN: Adam 1e-4 for
+    the generator, 4e-4 for the discriminator) keeps them apart: the
+    discriminator gets ``4 * rate``. Where the rates are equal (DCGAN,
+    CycleGAN...) every optimizer gets ``rate``. Applying it twice with the
+    same ``rate`` changes nothing (a resume re-applies the run's).
+
+    Returns:
+        ``{optimizer name: the rate it was given}``.
+    """
+    optimizers = gan.optimizers()
+    reference = base_learning_rate(optimizers["g_optimizer"])
+    rates = {}
+    for role, opt in optimizers.items():
+        base = base_learning_rate(opt)
+        ratio = base / reference if base is not None and reference else 1.0
+        rates[role] = float(rate) * ratio
+        set_learning_rate(opt, rates[role], role)
+    return rates
+
+
 def train(
     family,
     dataset=None,
@@ -710,7 +746,9 @@ def train(
         verbose: 0, 1 (progress bar) or 2 (one line per epoch).
         checkpoint_every: int or None: also checkpoint every this many steps
             inside epochs (a kill then loses at most that many steps; a resume: the run's).
-        learning_rate: float or None: set every optimizer's learning rate (a resume: the run's).
+        learning_rate: float or None: the generator's learning rate; the
+            other optimizers keep their ratio to it (``set_learning_rates``;
+            a resume: the run's).
         deterministic: bool or None, recorded in ``run.json`` only: whether
             the caller made ops deterministic (``keras-gans train
             --deterministic`` does), so a resume can do the same. None: False,
@@ -841,8 +879,7 @@ def train(
                 raise ValueError(f"invalid {family} config {config}: {err}") from None
             gan.compile(**(compile_config or {}))
         if learning_rate is not None:
-            for role, opt in gan.optimizers().items():
-                set_learning_rate(opt, float(learning_rate), role)
+            set_learning_rates(gan, float(learning_rate))
 
     if cls.data_kind == "labelled" and hasattr(gan, "check_labels"):
         gan.check_labels(arrays[1], len(arrays[1]))

@@ -301,6 +301,20 @@ def test_set_learning_rate_rescales_linear_decay_and_refuses_other_schedules():
         trainer.set_learning_rate(other, 1e-3, "generator")
 
 
+def test_set_learning_rates_keeps_each_optimizer_s_ratio_to_the_generator_s():
+    big = kg.models.BigGAN(image_shape=(16, 16, 1), num_classes=3, latent_dim=12, width=4, embedding_dim=8)
+    big.compile()
+    assert float(big.d_optimizer.learning_rate) == pytest.approx(4 * float(big.g_optimizer.learning_rate))
+    for _ in range(2):  # idempotent: a resume applies the run's rate again
+        rates = trainer.set_learning_rates(big, 5e-5)
+        assert rates == pytest.approx({"g_optimizer": 5e-5, "d_optimizer": 2e-4})
+        assert float(big.g_optimizer.learning_rate) == pytest.approx(5e-5)
+        assert float(big.d_optimizer.learning_rate) == pytest.approx(2e-4)
+    dcgan = kg.models.DCGAN(latent_dim=8, width=4)
+    dcgan.compile()
+    assert trainer.set_learning_rates(dcgan, 1e-3) == pytest.approx({"g_optimizer": 1e-3, "d_optimizer": 1e-3})
+
+
 def test_train_cyclegan_with_decay_and_learning_rate(tmp_path, fmnist_train):
     result = trainer.train(
         "cyclegan", dataset="fashion_mnist", classes=(7, 9), batch_size=8, epochs=1,
