@@ -520,6 +520,9 @@ def _add_evaluate(sub):
                    help="CycleGAN: the class ids of domains A and B in --dataset (a zoo entry's by default); "
                         "pix2pix: comma-separated class ids to make pairs from (the model's by default)")
     _add_pair_flags(p)
+    p.add_argument("--image-size", default=None, metavar="H,W",
+                   help="resize the real images (pix2pix: both images of each pair) to H,W first, as a "
+                        "recipe's [data] image_size trains (default: a zoo entry's, else none)")
     p.add_argument("--extractor", choices=EXTRACTORS, default=None,
                    help="features: classifier (the zoo's Fashion-MNIST classifier, FCD), inception (the "
                         "2015-12-05 Inception graph, FID comparable to published numbers) or keras-inception "
@@ -592,6 +595,9 @@ def _cmd_evaluate(args):
     ):
         raise UsageError(f"the folder of --json {args.json} does not exist")
     classes = _parse_ints(args.classes, "--classes") if args.classes is not None else None
+    image_size = _parse_ints(args.image_size, "--image-size") if args.image_size is not None else None
+    if image_size is not None and (len(image_size) != 2 or min(image_size) < 1):
+        raise UsageError(f"--image-size takes H,W (two positive ints), got {args.image_size}")
     _parse_features(args.features)  # malformed: exit 2 before the model loads
     _check_extractor_args(args)
     gan = load_any(args.model)
@@ -604,11 +610,19 @@ def _cmd_evaluate(args):
     if gan.data_kind == "paired":
         source = _paired_source(args.model, args.dataset, args.pair, _parse_features(args.features), classes)
     dataset = source["dataset"] if source else (args.dataset or "fashion_mnist")
+    if image_size is None and args.dataset is None and not os.path.exists(args.model):
+        from keras_gans import zoo
+
+        # A zoo entry scores against its own data at the size it was scored at.
+        image_size = zoo.card(args.model).get("protocol", {}).get("image_size")
+    if image_size is not None and gan.data_kind == "unpaired":
+        raise UsageError("--image-size resizes the real images of sampling GANs and pix2pix pairs; a CycleGAN's "
+                         "domains are scored at the model's size")
     extractor = _evaluate_extractor(args, tuple(gan.image_shape))
     if source is not None:
         report = metrics.evaluate(
             gan, dataset=dataset, n=args.n, split=args.split, seed=args.seed, batch_size=args.batch_size,
-            verbose=args.verbose, extractor=extractor,
+            verbose=args.verbose, extractor=extractor, image_size=image_size,
             **{k: source[k] for k in ("pair", "features", "classes", "edge_threshold")},
         )
         text = metrics.format_report(report)
@@ -627,7 +641,7 @@ def _cmd_evaluate(args):
             raise UsageError(f"--classes names CycleGAN domains; {args.model} is a {gan.family}")
         report = metrics.evaluate(
             gan, dataset=dataset, n=args.n, split=args.split, seed=args.seed,
-            batch_size=args.batch_size, verbose=args.verbose, extractor=extractor,
+            batch_size=args.batch_size, verbose=args.verbose, extractor=extractor, image_size=image_size,
         )
         text = metrics.format_report(report)
     report["protocol"]["model"] = args.model

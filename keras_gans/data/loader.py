@@ -240,6 +240,25 @@ def _archive_numpy(path, split, image_size):
         return check_images(*_folder_numpy(folder, image_size))
 
 
+def resized_images(images, image_size):
+    """Images ``[n, h, w, c]`` resized to ``image_size`` (``[h, w]``), in chunks; as they are if already that size.
+
+    uint8 images go through ``resize_uint8`` (antialiased bilinear, rounded
+    back to uint8), float images through the same antialiased resize in float32.
+    """
+    if image_size is None or tuple(images.shape[1:3]) == tuple(int(v) for v in image_size):
+        return images
+    size = [int(v) for v in image_size]
+    if images.dtype == np.uint8:
+        return np.concatenate([resize_uint8(images[i : i + 1024], size).numpy() for i in range(0, len(images), 1024)])
+    import tensorflow as tf
+
+    return np.concatenate([
+        tf.image.resize(images[i : i + 1024], size, antialias=True).numpy().astype("float32")
+        for i in range(0, len(images), 1024)
+    ])
+
+
 def load_numpy(source, split="train", image_size=None):
     """Load a dataset into memory as uint8 images and int labels.
 
@@ -257,8 +276,10 @@ def load_numpy(source, split="train", image_size=None):
             ``(images, labels)`` tuple of arrays.
         split: ``"train"`` or ``"test"`` (TFDS names accept any split string);
             when ``source`` is an image array, the labels array instead (or None).
-        image_size: optional ``(height, width)`` to resize image folders,
-            archives and TFDS datasets to.
+        image_size: optional ``(height, width)`` to resize the images to:
+            image folders, archives and TFDS datasets as they are read (a
+            photo dataset is never held at full size), IDX files, ``.npz``
+            files and arrays after loading (``resized_images``).
 
     Returns:
         ``(images, labels)``: images ``[n, h, w, c]`` (uint8, or float32 in
@@ -272,6 +293,14 @@ def load_numpy(source, split="train", image_size=None):
         >>> x.shape, y.tolist()
         ((4, 28, 28, 1), [0, 1, 2, 3])
     """
+    images, labels = _load_numpy(source, split, image_size)
+    if image_size is not None:
+        images = resized_images(images, image_size)
+    return images, labels
+
+
+def _load_numpy(source, split, image_size):
+    """``load_numpy`` before its final resize (folders, archives and TFDS resize as they are read)."""
     arrays = isinstance(source, np.ndarray) or (
         hasattr(source, "__array__") and not isinstance(source, (str, os.PathLike))
     )

@@ -11,6 +11,7 @@ from keras_gans.data.loader import (
     how_to_get,
     load_numpy,
     looks_like_tfds,
+    resized_images,
     prefetched,
     resize_uint8,
     tfds_data_dir,
@@ -102,17 +103,6 @@ def _halves(images, pair, what):
         )
     left, right = images[:, :, : width // 2], images[:, :, width // 2 :]
     return (left, right) if pair == "ab" else (right, left)
-
-
-def _resized(images, image_size):
-    if image_size is None or tuple(images.shape[1:3]) == tuple(int(v) for v in image_size):
-        return images
-    if images.dtype == np.uint8:
-        chunks = [resize_uint8(images[i : i + 1024], image_size).numpy() for i in range(0, len(images), 1024)]
-        return np.concatenate(chunks)
-    import tensorflow as tf
-
-    return tf.image.resize(images, tuple(int(v) for v in image_size), antialias=True).numpy().astype("float32")
 
 
 def _image_files(folder):
@@ -289,7 +279,7 @@ def _transformed(source, split, pair, image_size, classes, edge_threshold):
     images, labels = load_numpy(source, split=split)  # resized after the split, half by half
     images = _select_classes(images, labels, classes, source)
     inputs, targets = _halves(images, pair, _describe(source))
-    return _resized(inputs, image_size), _resized(targets, image_size)
+    return resized_images(inputs, image_size), resized_images(targets, image_size)
 
 
 def paired_numpy(
@@ -346,7 +336,7 @@ def paired_numpy(
                 "pair='ab' or 'ba' (side-by-side images)."
             )
         if image_size is not None:
-            inputs, targets = _resized(np.asarray(inputs), image_size), _resized(np.asarray(targets), image_size)
+            inputs, targets = resized_images(np.asarray(inputs), image_size), resized_images(np.asarray(targets), image_size)
     inputs, _ = check_images(inputs)
     targets, _ = check_images(targets)
     if len(inputs) != len(targets):

@@ -76,6 +76,7 @@ def evaluate(
     features=None,
     classes=None,
     edge_threshold=None,
+    image_size=None,
 ):
     """Score a GAN's samples against real images: FCD/FID, KID, precision/recall, classes.
 
@@ -176,6 +177,10 @@ def evaluate(
             ``.npz`` or TFDS source of pairs.
         classes: paired families only: class ids of a labelled source to
             make pairs from (with ``pair``).
+        image_size: None or ``[height, width]``: resize the real images (a
+            paired family's inputs and targets) to it first, with the resize
+            training used (``kg.data.load_numpy(..., image_size=)``), as a
+            recipe's ``[data] image_size`` trains at; ``protocol`` records it.
         edge_threshold: paired families only: the threshold of ``pair="edges"``
             (None: ``load_paired``'s 0.4).
 
@@ -200,9 +205,11 @@ def evaluate(
 
     if not hasattr(model, "generate") or not hasattr(model, "image_shape"):
         raise ValueError(f"model must be a kg.models GAN, got {type(model).__name__}.")
+    image_size = _checked_image_size(image_size)
     pairing = {"pair": pair, "features": features, "classes": classes, "edge_threshold": edge_threshold}
     if getattr(model, "data_kind", None) == "paired":
-        return _evaluate_paired(model, dataset, n, split, seed, batch_size, extractor, verbose, **pairing)
+        return _evaluate_paired(model, dataset, n, split, seed, batch_size, extractor, verbose,
+                                image_size=image_size, **pairing)
     given = sorted(key for key, value in pairing.items() if value is not None)
     if given:
         raise ValueError(
@@ -223,11 +230,12 @@ def evaluate(
     image_shape = tuple(model.image_shape)
     progress = keras.utils.Progbar(5, verbose=verbose, unit_name="stage") if verbose else None
 
-    images, labels = load_numpy(dataset, split=split)
+    images, labels = load_numpy(dataset, split=split, image_size=image_size)
     if tuple(images.shape[1:]) != image_shape:
         raise ValueError(
             f"{dataset!r} ({split}) has images of shape {tuple(images.shape[1:])} but the model "
-            f"makes {image_shape}: evaluate against data of the model's image shape."
+            f"makes {image_shape}: evaluate against data of the model's image shape "
+            f"(image_size={list(image_shape[:2])} resizes them as training did; CLI: --image-size)."
         )
     split_size = len(images)
     m = min(n, split_size)
@@ -308,6 +316,8 @@ def evaluate(
                 report["real_label_agreement"] = float(np.mean(real_classes == labels))
     if progress:
         progress.update(5)
+    if image_size is not None:
+        protocol["image_size"] = image_size  # the real images were resized to it
     report["protocol"] = protocol
     return report
 
@@ -330,8 +340,22 @@ def _source_labels(dataset, split, pair, classes):
     return np.asarray(labels)
 
 
+def _checked_image_size(image_size):
+    """None, or ``[h, w]`` as two positive ints (the resize a recipe's ``[data] image_size`` trains at)."""
+    if image_size is None:
+        return None
+    try:
+        size = [int(v) for v in image_size]
+        ok = len(size) == 2 and all(v >= 1 and v == float(w) for v, w in zip(size, image_size))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"image_size must be [height, width], two positive ints, got {image_size!r}.")
+    return size
+
+
 def _evaluate_paired(model, dataset, n, split, seed, batch_size, extractor, verbose, pair=None,
-                     features=None, classes=None, edge_threshold=None):
+                     features=None, classes=None, edge_threshold=None, image_size=None):
     """``evaluate`` for paired translators (Pix2Pix): L1, Frechet distance, label agreement."""
     import keras
 
@@ -346,7 +370,8 @@ def _evaluate_paired(model, dataset, n, split, seed, batch_size, extractor, verb
     if features is not None and not isinstance(features, str):
         features = tuple(features)
     progress = keras.utils.Progbar(4, verbose=verbose, unit_name="stage") if verbose else None
-    inputs, targets = paired_numpy(dataset, split=split, pair=pair, features=features, classes=classes, **options)
+    inputs, targets = paired_numpy(dataset, split=split, pair=pair, features=features, classes=classes,
+                                   image_size=image_size, **options)
     image_shape = tuple(int(v) for v in model.image_shape)
     input_shape = tuple(int(v) for v in model.input_image_shape)
     where = f"{dataset!r} ({split})" if isinstance(dataset, str) else f"the given pairs ({split})"
@@ -355,7 +380,7 @@ def _evaluate_paired(model, dataset, n, split, seed, batch_size, extractor, verb
         if tuple(images.shape[1:]) != shape:
             raise ValueError(
                 f"{where} has {what} images of shape {tuple(images.shape[1:])} but the model {verb} "
-                f"{shape}: evaluate on pairs of the model's shapes."
+                f"{shape}: evaluate on pairs of the model's shapes (image_size= resizes both; CLI: --image-size)."
             )
     split_size = len(targets)
     if split_size < 2:
@@ -426,6 +451,8 @@ def _evaluate_paired(model, dataset, n, split, seed, batch_size, extractor, verb
             protocol["class_names"] = list(FASHION_MNIST_CLASSES)
     if progress:
         progress.update(4)
+    if image_size is not None:
+        protocol["image_size"] = image_size  # the real images were resized to it
     report["protocol"] = protocol
     return report
 

@@ -191,10 +191,12 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
         elif gan.data_kind == "paired":
             report = metrics_lib.evaluate(
                 gan, dataset=dataset, n=int(n), split=split, extractor=extractor,
-                classes=data.get("classes"), **paired,
+                classes=data.get("classes"), image_size=data.get("image_size"), **paired,
             )
         else:
-            report = metrics_lib.evaluate(gan, dataset=dataset, n=int(n), split=split, extractor=extractor)
+            # The real images at the size the recipe trained at ([data] image_size).
+            report = metrics_lib.evaluate(gan, dataset=dataset, n=int(n), split=split, extractor=extractor,
+                                          image_size=data.get("image_size"))
         metrics, protocol = report_metrics(report)
     skip = ("generator", "discriminator", "generator_ba", "discriminator_a", "name", "trainable")
     config = {k: v for k, v in gan.get_config().items() if k not in skip}

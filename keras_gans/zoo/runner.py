@@ -123,30 +123,10 @@ def paired_options(data):
 
 
 def _resized(dataset, image_size):
-    """The train split of ``dataset`` resized to ``image_size`` (``[h, w]``), as arrays.
-
-    ``load_numpy`` resizes image folders, archives and TFDS datasets as it
-    reads them (a photo dataset is never held at full size); what it takes as
-    it is (IDX files, ``.npz``) is resized here, in chunks.
-    """
-    import numpy as np
-    import tensorflow as tf
-
+    """The train split of ``dataset`` resized to ``image_size`` (``[h, w]``), as arrays."""
     from keras_gans.data import load_numpy
-    from keras_gans.data.loader import resize_uint8
 
-    size = [int(v) for v in image_size]
-    images, labels = load_numpy(dataset, split="train", image_size=size)
-    if tuple(images.shape[1:3]) == tuple(size):
-        return images if labels is None else (images, labels)
-    chunks = []
-    for i in range(0, len(images), 1024):
-        chunk = images[i : i + 1024]
-        if images.dtype == np.uint8:
-            chunks.append(resize_uint8(chunk, size).numpy())
-        else:
-            chunks.append(tf.image.resize(chunk, size, antialias=True).numpy().astype(images.dtype, copy=False))
-    images = np.concatenate(chunks)
+    images, labels = load_numpy(dataset, split="train", image_size=[int(v) for v in image_size])
     return images if labels is None else (images, labels)
 
 

@@ -100,6 +100,29 @@ def test_bad_input():
         metrics.format_report({"precision": 1.0})
 
 
+def test_image_size_resizes_the_real_images_as_training_does(fmnist_test):
+    """A 16x16 model scored against Fashion-MNIST resized to 16x16 (a recipe's [data] image_size)."""
+    from keras_gans.data import load_numpy
+
+    gan = kg.models.DCGAN(latent_dim=8, image_shape=(16, 16, 1), width=4)
+    seen = []
+
+    def pixels(images):  # the images themselves as features: what reached the extractor
+        seen.append(np.asarray(images))
+        return np.asarray(images).reshape(len(images), -1)[:, ::8]
+
+    with pytest.raises(ValueError, match=r"makes \(16, 16, 1\).*image_size=\[16, 16\]"):
+        metrics.evaluate(gan, n=50, extractor=pixels)
+    report = metrics.evaluate(gan, n=50, extractor=pixels, image_size=[16, 16])
+    assert report["protocol"]["image_size"] == [16, 16]
+    resized, _ = load_numpy("fashion_mnist", split="test", image_size=[16, 16])
+    keep = np.sort(np.random.default_rng(0).choice(len(resized), 50, replace=False))
+    np.testing.assert_allclose(seen[0], resized[keep].astype("float32") / 127.5 - 1.0, atol=1e-6)
+    for bad in ([16], [0, 16], "16x16", [16.5, 16]):
+        with pytest.raises(ValueError, match="image_size must be \\[height, width\\]"):
+            metrics.evaluate(gan, n=50, extractor=pixels, image_size=bad)
+
+
 def test_cli_evaluate_end_to_end(dcgan_file, tmp_path, capsys):
     out = tmp_path / "report.json"
     assert main(["evaluate", dcgan_file, "--n", "300", "--json", str(out), "--verbose", "0"]) == 0
@@ -120,6 +143,7 @@ def test_cli_evaluate_end_to_end(dcgan_file, tmp_path, capsys):
         (["--json", "out.txt"], "--json must name a .json file"),
         (["--n", "1"], "n must be"),
         (["--dataset", "/no/such/folder"], "does not exist"),
+        (["--image-size", "16"], "--image-size takes H,W"),
     ],
 )
 def test_cli_bad_input_exits_2(dcgan_file, capsys, extra, message):
