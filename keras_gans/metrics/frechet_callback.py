@@ -71,8 +71,11 @@ class FrechetCallback(keras.callbacks.Callback):
     (``every > 1``) the key is absent, which ``EarlyStopping`` ignores.
 
     Sampling follows the family: ``gan.generate(n)`` (conditional GANs cycle
-    through the classes); CycleGAN, which has no latent space, translates the
-    domain-A images ``inputs`` (``real_data`` then holds domain-B images).
+    through the classes); CycleGAN and Pix2Pix, which have no latent space,
+    translate the images ``inputs`` (a CycleGAN's domain-A images, with
+    ``real_data`` holding domain-B images; a Pix2Pix's input images, such as
+    the edge maps of ``kg.data.load_paired``, with ``real_data`` holding
+    real target images).
 
     With the default extractor, 28x28x1 data is compared in the zoo
     classifier's 128-d features (the Frechet classifier distance, FCD) and
@@ -95,7 +98,8 @@ class FrechetCallback(keras.callbacks.Callback):
         name: str, the log key.
         seed: int, seed of the latents (and of the real subset).
         batch_size: int, images per generator and extractor pass.
-        inputs: CycleGAN only: domain-A images in [-1, 1] to translate.
+        inputs: CycleGAN and Pix2Pix: images in [-1, 1] to translate
+            (domain A; a Pix2Pix's inputs). Refused for the families that sample.
         verbose: int, 1 prints the value after each evaluated epoch.
 
     Example:
@@ -149,10 +153,21 @@ class FrechetCallback(keras.callbacks.Callback):
                 f"real images have shape {tuple(images.shape[1:])} but the model makes {shape}: "
                 "pass real data of the model's image shape."
             )
-        if getattr(self.model, "data_kind", None) == "unpaired" and self.inputs is None:
+        kind = getattr(self.model, "data_kind", None)
+        if kind == "unpaired" and self.inputs is None:
             raise ValueError(
                 "FrechetCallback on a CycleGAN translates images: pass inputs=domain-A images "
                 "and real_data=domain-B images."
+            )
+        if kind == "paired" and self.inputs is None:
+            raise ValueError(
+                "FrechetCallback on a Pix2Pix translates images: pass inputs=input images (e.g. edge "
+                "maps from kg.data.load_paired) and real_data=real target images."
+            )
+        if kind not in ("unpaired", "paired") and self.inputs is not None:
+            raise ValueError(
+                f"FrechetCallback inputs are images to translate (CycleGAN, Pix2Pix); a "
+                f"{getattr(self.model, 'family', type(self.model).__name__)} samples from noise: drop inputs."
             )
         self.extractor = as_extractor(self.extractor, shape)
         features = self.extractor(images, self.batch_size)
@@ -167,8 +182,11 @@ class FrechetCallback(keras.callbacks.Callback):
     def samples(self):
         """The images this callback scores: ``n_samples`` from the model."""
         model = self.model
-        if getattr(model, "data_kind", None) == "unpaired":
+        kind = getattr(model, "data_kind", None)
+        if kind in ("unpaired", "paired"):
             inputs = as_model_images(self.inputs, "inputs")[: self.n_samples]
+            if kind == "paired":
+                return model.translate(inputs, batch_size=self.batch_size)
             return model.translate(inputs, direction="a2b", batch_size=self.batch_size)
         return model.generate(self.n_samples, seed=self.seed, batch_size=self.batch_size)
 

@@ -97,6 +97,31 @@ def test_cyclegan_translates_inputs(small_data, fmnist_extractor):
     assert fcd.compute() == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Frechet distance from n=:UserWarning")  # small n on purpose
+def test_pix2pix_translates_its_inputs_during_fit(small_data, fmnist_extractor):
+    images, _ = small_data
+    ds = kg.data.load_paired(images[:64], pair="edges", batch_size=16, seed=0)
+    edges, garments = (np.concatenate(t) for t in zip(*[(a.numpy(), b.numpy()) for a, b in ds]))
+    gan = kg.models.Pix2Pix(image_shape=(28, 28, 1), width=4, discriminator_layers=1, seed=0)
+    gan.compile()
+    missing = metrics.FrechetCallback(garments, n_samples=20, extractor=fmnist_extractor)
+    missing.set_model(gan)
+    with pytest.raises(ValueError, match="pass inputs=input images"):
+        missing.on_train_begin()
+    fcd = metrics.FrechetCallback(garments, n_samples=20, extractor=fmnist_extractor, inputs=edges)
+    history = gan.fit(ds, epochs=1, steps_per_epoch=2, callbacks=[fcd], verbose=0).history
+    expected = metrics.frechet_distance(
+        fmnist_extractor(fcd_real_subset(garments, 20)), fmnist_extractor(gan.translate(edges[:20]))
+    )
+    assert history["fcd"][0] == pytest.approx(expected, rel=1e-5)
+    # A GAN that samples has nothing to translate.
+    dcgan = kg.models.DCGAN(latent_dim=8, width=4)
+    stray = metrics.FrechetCallback(garments, n_samples=20, extractor=fmnist_extractor, inputs=edges)
+    stray.set_model(dcgan)
+    with pytest.raises(ValueError, match="samples from noise: drop inputs"):
+        stray.on_train_begin()
+
+
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer:UserWarning")  # weights only
 def test_model_checkpoint_after_the_callback_keeps_the_best_epoch(small_data, fmnist_test, fmnist_extractor, tmp_path):
     """ModelCheckpoint(monitor="fcd", save_best_only=True) listed after the callback saves the best epoch."""
