@@ -48,13 +48,15 @@ def _card_context(recipe, zoo_dir, time_s, epochs):
     }
 
 
-def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, grid_columns=None):
+def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, grid_columns=None, pictures=None):
     """Write an entry's weights, grid and card so the old ones stay whole on failure.
 
     Everything is first written and measured in temporary folders beside its
     destination (the weights saved, the card built by ``kg.zoo.write_card``
     from that file, which also checks that it fits the config); only then are
-    the three renamed into place, one after the other.
+    the three renamed into place, one after the other. ``pictures`` maps a
+    suffix to ``(images, ncols)``: more grids, written as
+    ``zoo/<name>.<suffix>.png`` with the main one.
     """
     from keras_gans.callbacks import save_grid
     from keras_gans.zoo import registry
@@ -76,16 +78,20 @@ def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, gri
         weights_tmp = os.path.join(stage_weights, f"{name}.weights.h5")
         save_weights(weights_tmp)
         os.chmod(weights_tmp, 0o644)
-        grid_tmp = None
+        staged_pictures = {}
         if grid is not None:
-            grid_tmp = save_grid(grid, os.path.join(stage_weights, f"{name}.png"), ncols=grid_columns)
+            staged_pictures[f"{name}.png"] = save_grid(grid, os.path.join(stage_weights, f"{name}.png"),
+                                                       ncols=grid_columns)
+        for suffix, (images, ncols) in (pictures or {}).items():
+            filename = f"{name}.{suffix}.png"
+            staged_pictures[filename] = save_grid(images, os.path.join(stage_weights, filename), ncols=ncols)
         card = registry.write_card(name, weights_tmp, cards_dir=stage_cards, packaged_dir=stage_packaged,
                                    **card_fields)
         for record in (card.get("packaged") or {}).values():
             os.replace(os.path.join(stage_packaged, record["file"]), os.path.join(packaged_dir, record["file"]))
         os.replace(weights_tmp, os.path.join(weights_dir, f"{name}.weights.h5"))
-        if grid_tmp is not None:
-            os.replace(grid_tmp, os.path.join(zoo_dir, f"{name}.png"))
+        for filename, staged in staged_pictures.items():
+            os.replace(staged, os.path.join(zoo_dir, filename))
         os.replace(os.path.join(stage_cards, f"{name}.json"), os.path.join(cards_dir, f"{name}.json"))
         return card
     except BaseException:
@@ -132,7 +138,10 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
     the image shape, per ``[evaluate]``; ``n = 0``
     skips them; a paired family such as Pix2Pix is scored on the test pairs
     its ``[data]`` names: L1 to the targets, Frechet distance and label
-    agreement, and its grid shows input | output | target for 8 test pairs) are computed from the in-memory GAN first, so a failing
+    agreement, and its grid shows input | output | target for 8 test pairs;
+    a family with an encoder, VAE-GAN, also writes
+    ``zoo/<name>.reconstructions.png``: 32 test images, each beside its
+    reconstruction) are computed from the in-memory GAN first, so a failing
     evaluation leaves the checkout's weights and card as they were; the new
     weights, grid and card are then staged and renamed into place together
     (see ``_commit_entry``).
@@ -174,6 +183,9 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
         from keras_gans.callbacks import with_targets
 
         grid, grid_columns = with_targets(grid, preview_targets), 6
+    pictures = {}
+    if getattr(gan, "encoder", None) is not None and hasattr(gan, "reconstruct"):
+        pictures["reconstructions"] = (_reconstruction_grid(gan, dataset, data.get("image_size")), 8)
     evaluation = recipe["evaluate"]
     metrics, protocol = {}, {}
     n = evaluation.get("n", 10000)
@@ -198,7 +210,7 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
             report = metrics_lib.evaluate(gan, dataset=dataset, n=int(n), split=split, extractor=extractor,
                                           image_size=data.get("image_size"))
         metrics, protocol = report_metrics(report)
-    skip = ("generator", "discriminator", "generator_ba", "discriminator_a", "name", "trainable")
+    skip = ("generator", "discriminator", "generator_ba", "discriminator_a", "encoder", "name", "trainable")
     config = {k: v for k, v in gan.get_config().items() if k not in skip}
     return _commit_entry(
         name, zoo_dir, cards_dir, gan.save_weights, grid,
@@ -212,7 +224,20 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
             **_card_context(recipe, zoo_dir, time_s, epochs),
         },
         grid_columns=grid_columns,
+        pictures=pictures,
     )
+
+
+def _reconstruction_grid(gan, dataset, image_size=None, count=32, seed=0):
+    """``count`` test images (drawn with ``seed``), each beside its reconstruction: 4 pairs a row."""
+    import numpy as np
+
+    from keras_gans.data import load_numpy
+    from keras_gans.metrics.extractors import as_model_images
+
+    images, _ = load_numpy(dataset, split="test", image_size=image_size)
+    keep = np.sort(np.random.default_rng(seed).choice(len(images), min(count, len(images)), replace=False))
+    return gan.preview(2 * len(keep), inputs=as_model_images(images[keep], "test images"))
 
 
 def publish_classifier_entry(recipe, model, info, time_s, epochs=None, zoo_dir=None, cards_dir=None):

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import keras
 import numpy as np
@@ -413,3 +414,51 @@ def test_the_encoder_exports_as_an_encode_signature_in_both_runtimes(gan, tmp_pa
     # The integer modes quantize serving_default alone (calibrated on latents).
     path = kg.export.tflite(gan, str(tmp_path / "vaegan-int8.tflite"), quantize="int8")
     assert set(kg.export.describe(path)["signatures"]) == {"serving_default"}
+
+
+# ---------------------------------------------------------------- evaluation and the zoo
+def test_evaluate_scores_the_reconstructions_of_the_same_real_images(gan, fmnist_test):
+    report = kg.metrics.evaluate(gan, n=200, extractor=kg.zoo.classifier_extractor(), kid_subsets=10)
+    keep = np.sort(np.random.default_rng(0).choice(10000, 200, replace=False))
+    real = scaled(fmnist_test[0][keep])
+    error = gan.reconstruct(real).astype("float64") - real
+    assert report["reconstruction_l1"] == pytest.approx(np.mean(np.abs(error)), rel=1e-6)
+    assert report["reconstruction_mse"] == pytest.approx(np.mean(error**2), rel=1e-6)
+    # An untrained decoder's reconstructions are far from the garments.
+    assert report["reconstruction_frechet_distance"] > 10
+    assert "decode(encode(x))" in report["protocol"]["reconstruction"]
+    text = kg.metrics.format_report(report)
+    assert f"reconstruction L1" in text and f"{report['reconstruction_l1']:.4f}" in text
+    # A family without an encoder reports no reconstruction.
+    plain = kg.metrics.evaluate(kg.models.DCGAN(latent_dim=8, width=8), n=50,
+                                extractor=kg.zoo.classifier_extractor(), kid_subsets=2)
+    assert not any(key.startswith("reconstruction") for key in plain)
+
+
+def test_a_published_vaegan_entry_carries_test_images_beside_their_reconstructions(tmp_path, fmnist_test):
+    from matplotlib import image as mpimg
+
+    from keras_gans.zoo import publish, recipe as recipe_lib, registry, runner
+
+    path = tmp_path / "vaegan.test.toml"
+    path.write_text('name = "vaegan.test"\nfamily = "vaegan"\n[model]\nlatent_dim = 8\nwidth = 8\n'
+                    '[data]\ndataset = "fashion_mnist"\nbatch_size = 16\n'
+                    "[train]\nepochs = 1\nsteps_per_epoch = 2\n[evaluate]\nn = 100\n")
+    result = runner.run_recipe(str(path), out=str(tmp_path / "run"), verbose=0)
+    zoo_dir = tmp_path / "zoo"
+    zoo_dir.mkdir()
+    try:
+        card = publish.publish_entry(recipe_lib.load_recipe(str(path)), result["gan"], 1.0,
+                                     zoo_dir=str(zoo_dir), cards_dir=str(tmp_path / "cards"))
+    finally:
+        registry._registry().pop("vaegan.test", None)
+    assert {"frechet_distance", "reconstruction_l1", "reconstruction_frechet_distance"} <= set(card["metrics"])
+    grid = np.round(mpimg.imread(str(zoo_dir / "vaegan.test.reconstructions.png"))[..., 0] * 255).astype(int)
+    assert grid.shape == (8 * 28, 8 * 28)  # 32 (test image, reconstruction) pairs, 4 pairs a row
+    keep = np.sort(np.random.default_rng(0).choice(10000, 32, replace=False))
+    shown = fmnist_test[0][keep][..., 0].astype(int)
+    cells = grid.reshape(8, 28, 8, 28).transpose(0, 2, 1, 3).reshape(64, 28, 28)
+    np.testing.assert_allclose(cells[0::2], shown, atol=1)  # the left cell of each pair: the test image
+    recon = result["gan"].reconstruct(scaled(fmnist_test[0][keep]))[..., 0]
+    np.testing.assert_allclose(cells[1::2], np.clip((recon + 1) * 127.5, 0, 255), atol=1)
+    assert sorted(os.listdir(zoo_dir / "weights")) == ["vaegan.test.weights.h5"]  # no staging left
