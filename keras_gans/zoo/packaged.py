@@ -12,10 +12,12 @@ classifier) ship that artifact itself. A card lists what ships under
     "packaged": {"generator": {"file": "dcgan.fashion_mnist.generator.weights.h5",
                                "sha256": "...", "size": 2150000}}
 
-(keys are the GAN's network attributes: ``generator``, and ``generator_ba`` for
-CycleGAN; ``model`` for a feature extractor, whose file is the entry's
-``file``). Every packaged file is checked against its sha256 before use, like
-a download.
+(keys are the GAN's network attributes: ``generator``, ``generator_ba`` for
+CycleGAN, the EMA copies, ``encoder`` for a VAE-GAN; ``model`` for a feature
+extractor, whose file is the entry's ``file``). Every packaged file is checked
+against its sha256 before use, like a download. A published entry ships when
+those networks hold at most ``PACKAGE_LIMIT_PARAMS`` parameters (``ships``);
+one that ships keeps shipping when it is republished.
 
 Example:
     >>> from keras_gans.zoo import packaged
@@ -35,16 +37,32 @@ PACKAGED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights
 #: The ``packaged`` key of a feature extractor's own artifact.
 MODEL_KEY = "model"
 
+#: The most parameters (float32: 4 bytes each) an entry's inference networks
+#: may hold to ship in the wheel: the small Fashion-MNIST entries, not the
+#: 64x64 and larger ones, which download.
+PACKAGE_LIMIT_PARAMS = 4_000_000
 
-def generator_keys(model):
-    """Network attributes of a GAN that sampling needs (``generator``, ``generator_ba``...)."""
-    keys = [k for k in model.network_keys if k.startswith("generator")]
+
+def inference_keys(model):
+    """Network attributes of a GAN that inference needs: the generator(s), their EMA copies, an encoder.
+
+    ``generator`` (and ``generator_ba`` for CycleGAN), the EMA copies that
+    ``generate`` and ``translate`` use when the GAN keeps them, and the
+    ``encoder`` of a VAE-GAN (``encode``, ``reconstruct``). Never the
+    discriminators or the optimizers: those are for training.
+    """
+    keys = [k for k in model.network_keys if k.startswith("generator") or k == "encoder"]
     # The EMA copies (ema_generator; CycleGAN's ema_generator_ba too) are what
     # generate() and translate() sample with when the GAN keeps them.
     for key in ("ema_generator", "ema_generator_ba"):
         if getattr(model, key, None) is not None:
             keys.append(key)
     return keys
+
+
+def ships(gan):
+    """Whether a published ``gan`` is small enough to ship in the wheel (``PACKAGE_LIMIT_PARAMS``)."""
+    return sum(int(getattr(gan, key).count_params()) for key in inference_keys(gan)) <= PACKAGE_LIMIT_PARAMS
 
 
 def networks_of(entry):
@@ -81,9 +99,9 @@ def load_networks(gan, entry, folder=None):
     from keras_gans.zoo.schema import load_weights_checked
 
     records = entry.get("packaged") or {}
-    keys = [k for k in generator_keys(gan) if k in records]
+    keys = [k for k in inference_keys(gan) if k in records]
     if not keys:
-        raise FileNotFoundError(f"zoo entry {entry['name']} ships no generator weights in the package.")
+        raise FileNotFoundError(f"zoo entry {entry['name']} ships no weights in the package.")
     for key in keys:
         path = path_of(records[key], folder)
         if path is None:
@@ -135,7 +153,7 @@ def pack(entry, weights_path, folder=None):
         return {MODEL_KEY: _record(target)}
     gan = load_weights_checked(build_model(entry), weights_path, f"zoo entry {entry['name']}")
     records = {}
-    for key in generator_keys(gan):
+    for key in inference_keys(gan):
         target = os.path.join(folder, f"{entry['name']}.{key}.weights.h5")
         tmp = atomic_path(target)
         try:

@@ -48,7 +48,8 @@ def _card_context(recipe, zoo_dir, time_s, epochs):
     }
 
 
-def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, grid_columns=None, pictures=None):
+def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, grid_columns=None, pictures=None,
+                  ship=False):
     """Write an entry's weights, grid and card so the old ones stay whole on failure.
 
     Everything is first written and measured in temporary folders beside its
@@ -56,7 +57,8 @@ def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, gri
     from that file, which also checks that it fits the config); only then are
     the three renamed into place, one after the other. ``pictures`` maps a
     suffix to ``(images, ncols)``: more grids, written as
-    ``zoo/<name>.<suffix>.png`` with the main one.
+    ``zoo/<name>.<suffix>.png`` with the main one. ``ship``: pack the
+    entry's inference networks into the wheel's weights (``write_card``).
     """
     from keras_gans.callbacks import save_grid
     from keras_gans.zoo import registry
@@ -86,7 +88,7 @@ def _commit_entry(name, zoo_dir, cards_dir, save_weights, grid, card_fields, gri
             filename = f"{name}.{suffix}.png"
             staged_pictures[filename] = save_grid(images, os.path.join(stage_weights, filename), ncols=ncols)
         card = registry.write_card(name, weights_tmp, cards_dir=stage_cards, packaged_dir=stage_packaged,
-                                   **card_fields)
+                                   ship=ship, **card_fields)
         for record in (card.get("packaged") or {}).values():
             os.replace(os.path.join(stage_packaged, record["file"]), os.path.join(packaged_dir, record["file"]))
         os.replace(weights_tmp, os.path.join(weights_dir, f"{name}.weights.h5"))
@@ -212,6 +214,8 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
         metrics, protocol = report_metrics(report)
     skip = ("generator", "discriminator", "generator_ba", "discriminator_a", "encoder", "name", "trainable")
     config = {k: v for k, v in gan.get_config().items() if k not in skip}
+    from keras_gans.zoo import packaged
+
     return _commit_entry(
         name, zoo_dir, cards_dir, gan.save_weights, grid,
         {
@@ -225,6 +229,8 @@ def publish_entry(recipe, gan, time_s, epochs=None, zoo_dir=None, cards_dir=None
         },
         grid_columns=grid_columns,
         pictures=pictures,
+        # A small entry ships in the wheel (write_card packs it); one that ships keeps shipping.
+        ship=packaged.ships(gan),
     )
 
 

@@ -420,7 +420,7 @@ def _is_preset(name):
     return os.path.isdir(text)
 
 
-def write_card(name, weights_path, cards_dir=None, packaged_dir=None, **fields):
+def write_card(name, weights_path, cards_dir=None, packaged_dir=None, ship=False, **fields):
     """Write the card of an entry, measuring its artifact.
 
     Computes ``sha256``, ``size`` and ``num_params`` (by building the model
@@ -438,6 +438,8 @@ def write_card(name, weights_path, cards_dir=None, packaged_dir=None, **fields):
         cards_dir: folder of the card (default: the package's cards folder).
         packaged_dir: where an entry that ships in the wheel gets its repacked
             generator weights (default: ``weights/`` beside ``cards_dir``).
+        ship: bool, pack the entry into ``packaged_dir`` even if it did not
+            ship before (an entry that ships keeps shipping either way).
         **fields: the other card fields: ``family``, ``task``, ``config``,
             ``dataset``, ``metrics``, ``protocol``, ``recipe``, ``license``,
             ``training``, ``versions``, ``pretrained`` (default True).
@@ -472,7 +474,7 @@ def write_card(name, weights_path, cards_dir=None, packaged_dir=None, **fields):
         entry = validate_card(entry)
         model = load_weights_checked(build_model(entry), weights_path, f"the config given for {name}")
         entry["num_params"] = count_params(model)
-        if "packaged" in _registry().get(name, {}) or "packaged" in fields:
+        if ship or "packaged" in _registry().get(name, {}) or "packaged" in fields:
             # An entry that ships in the wheel keeps shipping: repack from the new artifact.
             folder = packaged_dir or os.path.join(os.path.dirname(os.path.abspath(cards_dir or CARDS_DIR)), "weights")
             entry["packaged"] = packaged.pack(entry, weights_path, folder)

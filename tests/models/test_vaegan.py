@@ -462,3 +462,11 @@ def test_a_published_vaegan_entry_carries_test_images_beside_their_reconstructio
     recon = result["gan"].reconstruct(scaled(fmnist_test[0][keep]))[..., 0]
     np.testing.assert_allclose(cells[1::2], np.clip((recon + 1) * 127.5, 0, 255), atol=1)
     assert sorted(os.listdir(zoo_dir / "weights")) == ["vaegan.test.weights.h5"]  # no staging left
+    # A small entry ships in the wheel with its encoder: a pip user's model encodes as the trained one.
+    from keras_gans.zoo import packaged, schema
+
+    assert sorted(card["packaged"]) == ["encoder", "generator"]
+    shipped = packaged.load_networks(schema.build_model(card), card, folder=str(tmp_path / "weights"))
+    test = scaled(fmnist_test[0][:16])
+    np.testing.assert_array_equal(shipped.encode(test), result["gan"].encode(test))
+    np.testing.assert_array_equal(shipped.reconstruct(test), result["gan"].reconstruct(test))
