@@ -257,6 +257,16 @@ def _add_sample(sub):
                         "from the latent of --seed to that of --seed + 1")
     p.add_argument("--gif", action="store_true",
                    help="with --interpolate: also write the path as an animated GIF beside OUT (.gif)")
+    p.add_argument("--truncation", type=float, default=None, metavar="PSI",
+                   help="the truncation trick: latents (StyleGAN2: w) moved toward the mean by PSI, in (0, 1] "
+                        "([0, 1] for StyleGAN2); for the grid, --interpolate and --style-mix")
+    p.add_argument("--truncation-strip", type=_positive_int, default=None, metavar="STEPS",
+                   help="instead of a grid, N // STEPS rows (seeds from --seed), each one seed at STEPS "
+                        "truncations from psi 1.0 down (to 0.0 for StyleGAN2, to 1 / STEPS for z-space GANs)")
+    p.add_argument("--style-mix", type=int, default=None, metavar="CUTOFF",
+                   help="StyleGAN2: instead of a grid, the style-mixing figure: K = isqrt(N) - 1 seeds down "
+                        "the side (from --seed; styles below CUTOFF), K across the top (the fine styles), "
+                        "their mixes inside")
     p.set_defaults(run=_cmd_sample)
 
 
@@ -434,6 +444,16 @@ def _cmd_sample(args):
 
     if args.gif and args.interpolate is None:
         raise UsageError("--gif goes with --interpolate STEPS")
+    pictures = [flag for flag, value in (("--interpolate", args.interpolate), ("--truncation-strip",
+                args.truncation_strip), ("--style-mix", args.style_mix)) if value is not None]
+    if len(pictures) > 1:
+        raise UsageError(f"{pictures[0]} and {pictures[1]} each write their own picture: pick one")
+    if args.truncation_strip is not None and args.truncation is not None:
+        raise UsageError("--truncation-strip shows psi from 1.0 down itself: drop --truncation")
+    if args.truncation_strip is not None and args.truncation_strip < 2:
+        raise UsageError(f"--truncation-strip needs STEPS >= 2, got {args.truncation_strip}")
+    if args.truncation is not None and not 0.0 <= args.truncation <= 1.0:
+        raise UsageError(f"--truncation must be a psi in (0, 1] ([0, 1] for StyleGAN2), got {args.truncation}")
     if args.interpolate is not None and (args.interpolate < 2 or args.seed >= 2**63 - 1):
         raise UsageError(f"--interpolate needs STEPS >= 2 and --seed < 2**63 - 1, got {args.interpolate}, {args.seed}")
     gan = load_any(args.model)
@@ -445,15 +465,26 @@ def _cmd_sample(args):
     if gan.data_kind != "paired" and (args.pair is not None or args.features is not None):
         flag = "--pair" if args.pair is not None else "--features"
         raise UsageError(f"{flag} names the test pairs of a pix2pix model; {args.model} is a {gan.family}")
+    if pictures and getattr(gan, "latent_dim", None) is None:
+        raise UsageError(f"{pictures[0]} needs a latent space; {args.model} is a {gan.family} model")
+    if args.truncation is not None and gan.data_kind in ("unpaired", "paired"):
+        raise UsageError(f"--truncation applies to GANs that sample; {args.model} is a {gan.family} model")
+    if args.truncation == 0.0 and not hasattr(gan, "w_from_latents"):
+        raise UsageError(f"--truncation 0 is the mean-w image of StyleGAN2; a {gan.family} takes psi in (0, 1]")
+    if pictures and args.seed > 2**63 - 1 - 2 * args.n:
+        raise UsageError(f"{pictures[0]} takes seeds from --seed on: --seed must be below 2**63 - {2 * args.n}")
+    if args.truncation_strip is not None:
+        return _sample_truncation_strip(gan, args, labels)
+    if args.style_mix is not None:
+        return _sample_style_mix(gan, args)
     if args.interpolate is not None:
-        if getattr(gan, "latent_dim", None) is None:
-            raise UsageError(f"--interpolate needs a latent space; {args.model} is a {gan.family} model")
         from keras_gans import sampling
         from keras_gans.callbacks import image_grid
 
         steps = args.interpolate
         conditions = {} if labels is None else {"labels": np.resize(labels, steps)}
-        images = sampling.interpolate(gan, args.seed, args.seed + 1, steps, **conditions)
+        images = sampling.interpolate(gan, args.seed, args.seed + 1, steps, truncation=args.truncation,
+                                      **conditions)
         save_grid(images, args.out, ncols=steps)
         written = args.out
         if args.gif:
@@ -468,7 +499,7 @@ def _cmd_sample(args):
     if labels is not None:
         if not hasattr(gan, "num_classes"):
             raise UsageError(f"--labels needs a conditional GAN, but {args.model} is a {gan.family} model")
-        images = gan.generate(args.n, labels=labels, seed=args.seed)
+        images = gan.generate(args.n, labels=labels, seed=args.seed, truncation=args.truncation)
         what = f"{args.n} images"
     elif gan.data_kind == "unpaired":
         inputs, where = _translation_inputs(gan, args.model, args.dataset, classes, args.n, args.seed)
@@ -483,11 +514,51 @@ def _cmd_sample(args):
         print(f"wrote {args.out} ({len(inputs)} test inputs of {where}, each beside its translation and "
               f"its target, from {args.model})")
         return 0
+    elif args.truncation is not None:
+        images = gan.generate(args.n, seed=args.seed, truncation=args.truncation)
+        what = f"{args.n} images at truncation {args.truncation:g}"
     else:
         images = gan.preview(args.n, seed=args.seed)
         what = f"{args.n} images"
     save_grid(images, args.out)
     print(f"wrote {args.out} ({what} from {args.model})")
+    return 0
+
+
+def _sample_truncation_strip(gan, args, labels):
+    """``sample --truncation-strip STEPS``: N // STEPS seeds, each at STEPS truncations."""
+    from keras_gans import sampling
+    from keras_gans.callbacks import save_grid
+
+    steps = args.truncation_strip
+    seeds = list(range(args.seed, args.seed + max(args.n // steps, 1)))
+    conditions = {} if labels is None else {"labels": labels[: len(seeds)]}
+    images, psis = sampling.truncation_strip(gan, seeds, steps, **conditions)
+    save_grid(images, args.out, ncols=steps)
+    print(f"wrote {args.out} ({len(seeds)} seeds from {args.seed}, each at psi "
+          f"{', '.join(f'{p:.2f}' for p in psis)}, of {args.model})")
+    return 0
+
+
+def _sample_style_mix(gan, args):
+    """``sample --style-mix CUTOFF``: the style-mixing figure of K x K seeds."""
+    import math
+
+    from keras_gans import sampling
+    from keras_gans.callbacks import save_grid
+
+    if not hasattr(gan, "style_mix"):
+        raise UsageError(f"--style-mix needs a StyleGAN2 (per-layer styles); {args.model} is a {gan.family} model")
+    if not 0 <= args.style_mix <= gan.num_ws:
+        raise UsageError(f"--style-mix CUTOFF must be in [0, {gan.num_ws}] (the style inputs of "
+                         f"{args.model}), got {args.style_mix}")
+    k = max(math.isqrt(args.n) - 1, 1)
+    rows = list(range(args.seed, args.seed + k))
+    cols = list(range(args.seed + k, args.seed + 2 * k))
+    images = sampling.style_mix_grid(gan, rows, cols, args.style_mix, truncation=args.truncation)
+    save_grid(images, args.out, ncols=k + 1)
+    print(f"wrote {args.out} (styles below {args.style_mix} from seeds {rows[0]}..{rows[-1]} down the side, "
+          f"the rest from seeds {cols[0]}..{cols[-1]} across the top, of {args.model})")
     return 0
 
 

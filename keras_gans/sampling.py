@@ -24,7 +24,10 @@ Example:
 
 import numpy as np
 
-__all__ = ["latents", "philox_normal", "interpolate", "latent_path", "truncate"]
+__all__ = [
+    "latents", "philox_normal", "interpolate", "latent_path", "truncate", "truncation_values",
+    "truncation_strip", "style_mix_grid",
+]
 
 # Philox4x32-10 constants (Salmon et al. 2011; tensorflow/core/lib/random/philox_random.h).
 _M0 = np.uint64(0xD2511F53)
@@ -246,3 +249,125 @@ def _end_latent(gan, end):
             "pass images[i], not the batch."
         )
     return gan.encode(images)[0]
+
+
+# ---------------------------------------------------------------- picture grids
+def truncation_values(gan, steps):
+    """The ``steps`` values of psi a truncation strip shows, from 1.0 (no truncation) down.
+
+    ``linspace(1, 0, steps)`` for a family that truncates in ``w`` space
+    (StyleGAN2: psi = 0 is the mean-``w`` image); ``linspace(1, 0, steps +
+    1)[:-1]`` for the z-space families, whose psi lies in (0, 1].
+
+    Example:
+        >>> import keras_gans as kg
+        >>> truncation_values(kg.models.DCGAN(latent_dim=8, width=8), 4).tolist()
+        [1.0, 0.75, 0.5, 0.25]
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+        raise ValueError(f"steps must be an int >= 2 (psi from 1.0 down), got {steps!r}.")
+    if _truncates_w(gan):
+        return np.linspace(1.0, 0.0, int(steps))
+    return np.linspace(1.0, 0.0, int(steps) + 1)[:-1]
+
+
+def _truncates_w(gan):
+    return hasattr(gan, "w_from_latents")
+
+
+def truncation_strip(gan, seeds, steps=6, use_ema=True, **conditions):
+    """Each seed's image at ``steps`` truncations from psi = 1.0 down: one row per seed.
+
+    Row ``i`` holds ``gan.generate(1, seed=seeds[i], truncation=psi)`` for
+    each psi of ``truncation_values(gan, steps)``: the samples lose variety
+    and gain typicality toward the mean latent (the mean-``w`` image at psi =
+    0 for StyleGAN2).
+
+    Args:
+        gan: a ``kg.models`` GAN with a latent space.
+        seeds: int or list of ints, one row each.
+        steps: int >= 2, images per row.
+        use_ema: bool, use the EMA generator when there is one.
+        **conditions: passed to ``gan.generate_from_latents`` (a conditional
+            GAN's ``labels=``: one class, or one per seed).
+
+    Returns:
+        ``(images, psis)``: float32 ``[len(seeds) * steps, h, w, c]`` in
+        [-1, 1], row-major (save it with ``ncols=steps``), and the psi of each
+        column.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> images, psis = kg.sampling.truncation_strip(kg.models.DCGAN(latent_dim=8, width=8), [0, 1], 4)
+        >>> images.shape, psis.tolist()
+        ((8, 28, 28, 1), [1.0, 0.75, 0.5, 0.25])
+    """
+    seeds = _seeds(seeds, "seeds")
+    psis = truncation_values(gan, steps)
+    _check_latent_space(gan)
+    z = np.concatenate([latents(1, gan.latent_dim, s) for s in seeds])
+    if "labels" in conditions:
+        conditions["labels"] = np.resize(np.asarray(conditions["labels"], "int32"), len(seeds))
+    columns = []
+    for psi in psis:
+        if _truncates_w(gan):
+            columns.append(gan.generate_from_latents(z, use_ema=use_ema, truncation=float(psi), **conditions))
+        else:
+            columns.append(gan.generate_from_latents(gan.truncate(z, float(psi)), use_ema=use_ema, **conditions))
+    images = np.stack(columns, axis=1)  # [seeds, steps, h, w, c]
+    return images.reshape((-1, *images.shape[2:])).astype("float32"), psis
+
+
+def style_mix_grid(gan, seeds_a, seeds_b, cutoff, truncation=None, use_ema=True):
+    """The style-mixing figure: ``seeds_b`` across the top, ``seeds_a`` down the side, their mixes inside.
+
+    Cell ``(i, j)`` is ``gan.style_mix(seeds_a[i], seeds_b[j], cutoff)``:
+    the coarse styles (inputs below ``cutoff``) of row ``i``'s seed with the
+    fine styles of column ``j``'s. The top-left corner is blank (-1).
+
+    Args:
+        gan: a GAN with ``style_mix`` (``kg.models.StyleGAN2``).
+        seeds_a: list of ints, the rows (coarse styles).
+        seeds_b: list of ints, the columns (fine styles).
+        cutoff: int in ``[0, gan.num_ws]``.
+        truncation: None or psi in [0, 1], applied to every ``w``.
+        use_ema: bool, use the EMA generator.
+
+    Returns:
+        float32 ``[(len(seeds_a) + 1) * (len(seeds_b) + 1), h, w, c]`` in
+        [-1, 1], row-major (save it with ``ncols=len(seeds_b) + 1``).
+    """
+    if not hasattr(gan, "style_mix"):
+        raise ValueError(
+            f"a {getattr(gan, 'family', type(gan).__name__)} has no styles to mix: style mixing needs a "
+            "mapping network and per-layer styles (kg.models.StyleGAN2)."
+        )
+    a, b = _seeds(seeds_a, "seeds_a"), _seeds(seeds_b, "seeds_b")
+    rows, cols = len(a), len(b)
+    kwargs = {"truncation": truncation, "use_ema": use_ema}
+    top = gan.generate_from_latents(np.concatenate([latents(1, gan.latent_dim, s) for s in b]),
+                                    use_ema=use_ema, truncation=truncation)
+    side = gan.generate_from_latents(np.concatenate([latents(1, gan.latent_dim, s) for s in a]),
+                                     use_ema=use_ema, truncation=truncation)
+    mixed = gan.style_mix(np.repeat(a, cols).tolist(), np.tile(b, rows).tolist(), cutoff, **kwargs)
+    shape = top.shape[1:]
+    grid = np.full((rows + 1, cols + 1, *shape), -1.0, "float32")
+    grid[0, 1:] = top
+    grid[1:, 0] = side
+    grid[1:, 1:] = mixed.reshape((rows, cols, *shape))
+    return grid.reshape((-1, *shape))
+
+
+def _seeds(seeds, what):
+    seeds = [seeds] if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) else list(seeds)
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
+        raise ValueError(f"{what} must be a non-empty list of ints >= 0, got {seeds!r}.")
+    return [int(s) for s in seeds]
+
+
+def _check_latent_space(gan):
+    if not hasattr(gan, "generate_from_latents") or getattr(gan, "latent_dim", None) is None:
+        raise ValueError(
+            f"{type(gan).__name__} has no latent space to truncate"
+            + (": translate images with gan.translate instead." if hasattr(gan, "translate") else ".")
+        )

@@ -105,3 +105,78 @@ def test_cli_gif_without_interpolate_exits_2(tmp_path, capsys):
     code = main(["sample", "missing.keras", "--gif", "--out", str(tmp_path / "x.png")])
     assert code == 2
     assert "--gif goes with --interpolate" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- truncation strips and style mixing
+def test_a_truncation_strip_holds_each_seed_at_each_psi(gan):
+    images, psis = kg.sampling.truncation_strip(gan, [2, 5], steps=4)
+    assert psis.tolist() == [1.0, 0.75, 0.5, 0.25]  # z-space: psi in (0, 1]
+    assert images.shape == (8, 28, 28, 1)
+    for row, seed in enumerate([2, 5]):
+        for col, psi in enumerate(psis):
+            np.testing.assert_allclose(images[row * 4 + col], gan.generate(1, seed=seed, truncation=psi)[0],
+                                       atol=1e-6)
+    with pytest.raises(ValueError, match="steps must be an int >= 2"):
+        kg.sampling.truncation_strip(gan, [0], steps=1)
+    with pytest.raises(ValueError, match="seeds must be a non-empty list"):
+        kg.sampling.truncation_strip(gan, [], steps=3)
+
+
+@pytest.fixture(scope="module")
+def stylegan():
+    return kg.models.StyleGAN2(latent_dim=8, w_dim=8, seed=0)
+
+
+def test_a_w_space_strip_ends_at_the_mean_w_image_and_the_mixing_grid_has_its_parents(stylegan):
+    images, psis = kg.sampling.truncation_strip(stylegan, [0, 1], steps=3)
+    assert psis.tolist() == [1.0, 0.5, 0.0]
+    np.testing.assert_allclose(images[2], images[5], atol=1e-6)  # psi 0: every seed is the mean-w image
+    assert not np.allclose(images[0], images[3])
+    grid = kg.sampling.style_mix_grid(stylegan, [0, 1], [2, 3, 4], cutoff=2)
+    assert grid.shape == (12, 28, 28, 1)  # (2 + 1) rows of (3 + 1)
+    assert (grid[0] == -1).all()  # the blank corner
+    top = np.concatenate([stylegan.generate(1, seed=s) for s in (2, 3, 4)])
+    np.testing.assert_allclose(grid[1:4], top, atol=1e-5)  # the column seeds across the top
+    np.testing.assert_allclose(grid[8], stylegan.generate(1, seed=1)[0], atol=1e-5)
+    np.testing.assert_allclose(grid[1 * 4 + 2], stylegan.style_mix([0], [3], 2)[0], atol=1e-5)
+    with pytest.raises(ValueError, match="no styles to mix"):
+        kg.sampling.style_mix_grid(kg.models.DCGAN(latent_dim=8, width=8), [0], [1], 1)
+
+
+def test_cli_sample_writes_truncation_strips_and_style_mixing_grids(tmp_path, gan, stylegan, capsys):
+    paths = {}
+    for name, model in (("dcgan", gan), ("stylegan2", stylegan)):
+        model.compile()
+        paths[name] = str(tmp_path / f"{name}.keras")
+        model.save(paths[name])
+    out = tmp_path / "strip.png"
+    assert main(["sample", paths["dcgan"], "--truncation-strip", "4", "--n", "8", "--out", str(out)]) == 0
+    assert np.asarray(Image.open(out)).shape[:2] == (2 * 28, 4 * 28)  # 8 // 4 seeds, 4 psis each
+    assert "psi 1.00, 0.75, 0.50, 0.25" in capsys.readouterr().out
+    assert main(["sample", paths["stylegan2"], "--style-mix", "2", "--n", "9", "--out", str(out)]) == 0
+    assert np.asarray(Image.open(out)).shape[:2] == (3 * 28, 3 * 28)  # K = 2: 2 + 1 rows and columns
+    assert "seeds 0..1 down the side" in capsys.readouterr().out
+    out = tmp_path / "grid.png"
+    assert main(["sample", paths["dcgan"], "--truncation", "0.5", "--n", "4", "--out", str(out)]) == 0
+    grid = np.asarray(Image.open(out))[..., 0]
+    expected = np.clip((gan.generate(4, seed=0, truncation=0.5)[..., 0] + 1) * 127.5, 0, 255).round()
+    np.testing.assert_allclose(grid[:28, :28], expected[0], atol=1)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--truncation-strip", "3", "--interpolate", "4"], "each write their own picture"),
+    (["--truncation-strip", "3", "--truncation", "0.5"], "drop --truncation"),
+    (["--truncation-strip", "1"], "STEPS >= 2"),
+    (["--truncation", "1.5"], "--truncation must be a psi"),
+    (["--truncation", "0"], "a dcgan takes psi in (0, 1]"),
+    (["--style-mix", "2"], "--style-mix needs a StyleGAN2"),
+])
+def test_cli_bad_picture_flags_exit_2_in_one_line(tmp_path, gan, capsys, argv, message):
+    path = str(tmp_path / "dcgan.keras")
+    gan.compile()
+    gan.save(path)
+    out = tmp_path / "x.png"
+    assert main(["sample", path, *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.count("\n") == 0, err
+    assert not out.exists()
