@@ -333,7 +333,12 @@ def resolve(model_or_name):
         gan = load_gan_file(text)
         return _from_gan(gan, None, text)
     from keras_gans import zoo
+    from keras_gans.zoo import packaged
 
+    if packaged.networks_of(zoo.card(text)):
+        # The inference networks the wheel ships (no download): the GAN exports
+        # as a .keras file of it does, with its family's sampling and encoder.
+        return _from_gan(zoo.load_gan(text, generator_only=True), text, f"zoo entry {text}")
     # The generator alone: the optimizers a whole GAN would build are not exported.
     generator = zoo.load_generator(text)
     return _from_generator(generator, text, f"zoo entry {text}")
