@@ -267,6 +267,9 @@ def _add_sample(sub):
                    help="StyleGAN2: instead of a grid, the style-mixing figure: K = isqrt(N) - 1 seeds down "
                         "the side (from --seed; styles below CUTOFF), K across the top (the fine styles), "
                         "their mixes inside")
+    p.add_argument("--growth-strip", action="store_true",
+                   help="ProGAN: instead of a grid, N // stages samples of --seed, each shown at every "
+                        "stage of the growth (alpha 1, upsampled to full size)")
     p.set_defaults(run=_cmd_sample)
 
 
@@ -445,7 +448,8 @@ def _cmd_sample(args):
     if args.gif and args.interpolate is None:
         raise UsageError("--gif goes with --interpolate STEPS")
     pictures = [flag for flag, value in (("--interpolate", args.interpolate), ("--truncation-strip",
-                args.truncation_strip), ("--style-mix", args.style_mix)) if value is not None]
+                args.truncation_strip), ("--style-mix", args.style_mix),
+                ("--growth-strip", args.growth_strip or None)) if value is not None]
     if len(pictures) > 1:
         raise UsageError(f"{pictures[0]} and {pictures[1]} each write their own picture: pick one")
     if args.truncation_strip is not None and args.truncation is not None:
@@ -477,6 +481,16 @@ def _cmd_sample(args):
         return _sample_truncation_strip(gan, args, labels)
     if args.style_mix is not None:
         return _sample_style_mix(gan, args)
+    if args.growth_strip:
+        if not hasattr(gan, "growth_strip"):
+            raise UsageError(f"--growth-strip needs a ProGAN (it grows by stages); {args.model} is a "
+                             f"{gan.family} model")
+        rows = max(args.n // gan.num_stages, 1)
+        save_grid(gan.growth_strip(rows, seed=args.seed, truncation=args.truncation), args.out,
+                  ncols=gan.num_stages)
+        print(f"wrote {args.out} ({rows} samples of seed {args.seed}, each at the "
+              f"{' -> '.join(str(r) for r in gan.resolutions)} stages, of {args.model})")
+        return 0
     if args.interpolate is not None:
         from keras_gans import sampling
         from keras_gans.callbacks import image_grid

@@ -561,6 +561,25 @@ class ProGAN(GAN):
             out.append(keras.ops.convert_to_numpy(nets.upsample(images, factor)))
         return np.concatenate(out).astype("float32")
 
+    def growth_strip(self, n, seed=0, truncation=None, use_ema=True):
+        """``n`` samples at every stage, one row each: how the model grew.
+
+        Row ``i`` is sample ``i`` of ``seed`` (``generate(n, seed=seed)``'s
+        latents) rendered by each stage at alpha 1, upsampled to full size.
+
+        Returns:
+            float32 ``np.ndarray`` ``[n * num_stages, h, w, c]`` in [-1, 1],
+            row-major (save it with ``ncols=gan.num_stages``).
+
+        Example:
+            >>> gan.growth_strip(2, seed=0).shape  # doctest: +SKIP
+            (6, 28, 28, 1)
+        """
+        stages = [self.generate_at_stage(n, s, seed=seed, truncation=truncation, use_ema=use_ema)
+                  for s in range(self.num_stages)]
+        images = np.stack(stages, axis=1)
+        return images.reshape((-1, *images.shape[2:]))
+
     def preview(self, n, seed=0, inputs=None):
         """The current stage at its current alpha, upsampled to full size (what training shapes now)."""
         stage, alpha = self.growth()

@@ -310,3 +310,30 @@ def test_the_full_resolution_generator_exports_to_savedmodel_and_builtin_tflite(
     assert info["custom_operators"] == [] and set(info["operators"]) <= builtins
     runner = Interpreter(model_path=path).get_signature_runner("serving_default")
     np.testing.assert_allclose(runner(z=z)["images"], expected, atol=1e-4)
+
+
+def test_a_growth_strip_shows_each_sample_at_every_stage(tmp_path, capsys):
+    from PIL import Image
+
+    from keras_gans.cli import main
+
+    gan = tiny()
+    strip = gan.growth_strip(2, seed=3)
+    assert strip.shape == (2 * gan.num_stages, 28, 28, 1)
+    for stage in range(gan.num_stages):
+        np.testing.assert_allclose(strip[stage::gan.num_stages], gan.generate_at_stage(2, stage, seed=3), atol=1e-6)
+    # The last stage is the full-resolution generator that generate uses.
+    np.testing.assert_allclose(strip[gan.num_stages - 1], gan.generate(1, seed=3)[0], atol=1e-5)
+    gan.compile()
+    path = str(tmp_path / "progan.keras")
+    gan.save(path)
+    out = tmp_path / "growth.png"
+    assert main(["sample", path, "--growth-strip", "--n", "6", "--seed", "3", "--out", str(out)]) == 0
+    assert np.asarray(Image.open(out)).shape[:2] == (2 * 28, gan.num_stages * 28)
+    assert "each at the 7 -> 14 -> 28 stages" in capsys.readouterr().out
+    dcgan = str(tmp_path / "dcgan.keras")
+    other = kg.models.DCGAN(latent_dim=8, width=8)
+    other.compile()
+    other.save(dcgan)
+    assert main(["sample", dcgan, "--growth-strip", "--out", str(tmp_path / "x.png")]) == 2
+    assert "--growth-strip needs a ProGAN" in capsys.readouterr().err
