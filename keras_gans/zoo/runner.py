@@ -101,6 +101,7 @@ def run_recipe(name_or_path, out=None, epochs=None, publish=False, verbose=1, ov
         verbose=verbose,
         overwrite=overwrite,
         resume=resume,
+        callbacks=[_training_time(time_file, before, start)],
     )
     result["epochs"] = epochs
     result["time_s"] = before + time.time() - start
@@ -110,6 +111,23 @@ def run_recipe(name_or_path, out=None, epochs=None, publish=False, verbose=1, ov
 
         result["card"] = publish_entry(recipe, result["gan"], result["time_s"], epochs=epochs)
     return result
+
+
+def _training_time(path, before, start):
+    """A callback that rewrites ``time.json`` at each epoch end (after the checkpoint).
+
+    A run killed later still counts the epochs it finished, so ``--resume``
+    and the card add up the whole training time.
+    """
+    import keras
+
+    from keras_gans.saving import write_json_atomic
+
+    class TrainingTime(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            write_json_atomic(path, {"time_s": round(before + time.time() - start, 1)})
+
+    return TrainingTime()
 
 
 def paired_options(data):

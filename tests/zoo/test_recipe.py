@@ -338,3 +338,25 @@ def test_republishing_an_entry_that_ships_in_the_wheel_repacks_beside_the_cards(
     assert sorted(os.listdir(cards)) == [f"{name}.json"]  # nothing packed into the cards folder
     record = card["packaged"]["generator"]
     assert download.sha256_of(packaged.path_of(record, str(shipped))) == record["sha256"]
+
+
+def test_a_run_killed_after_an_epoch_keeps_its_time_and_resume_adds_to_it(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from keras_gans.callbacks import KILL_ENV
+
+    path = write_recipe(tmp_path, TINY_DCGAN.format(name=tiny_name(), n=0).replace("epochs = 1", "epochs = 3"))
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "keras_gans.cli", "zoo", "train", path, "--out", str(out), "--verbose", "0"]
+    env = {**os.environ, KILL_ENV: "history-renamed:2", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    killed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    # Killed at the end of epoch 2, before its time was written: epoch 1's time is on disk.
+    first = json.loads((out / "time.json").read_text())["time_s"]
+    assert first > 0
+    env.pop(KILL_ENV)
+    resumed = subprocess.run(argv + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((out / "time.json").read_text())["time_s"] > first
