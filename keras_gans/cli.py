@@ -938,6 +938,7 @@ def _format_count(n):
 # The headline scores `zoo list` shows (`zoo card NAME` prints them all).
 _HEADLINE_METRICS = (
     ("frechet_distance", "FCD"), ("precision", "P"), ("recall", "R"), ("label_agreement", "labels"),
+    ("l1", "L1"), ("reconstruction_l1", "recon_L1"),
     ("frechet_distance_a2b", "FCD_a2b"), ("target_fraction_a2b", "to_target"),
     ("test_accuracy", "test_accuracy"),
 )

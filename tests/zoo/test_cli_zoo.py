@@ -27,9 +27,14 @@ def test_list_prints_a_row_per_entry_with_its_local_state(capsys):
     assert "421.64k" in rows["classifier.fashion_mnist"]
     for name in zoo.list_models(pretrained=True):
         metrics = zoo.card(name)["metrics"]
-        if "frechet_distance" in metrics:  # the headline scores, not every metric
+        if "precision" in metrics:  # the headline scores, not every metric
             assert f"FCD={metrics['frechet_distance']:.4g} P={metrics['precision']:.4g}" in rows[name]
             assert "kid_std" not in rows[name]
+        if "l1" in metrics:  # a paired translator: its FCD, label agreement and L1
+            assert (f"FCD={metrics['frechet_distance']:.4g} labels={metrics['label_agreement']:.4g} "
+                    f"L1={metrics['l1']:.4g}") in rows[name]
+        if "reconstruction_l1" in metrics:
+            assert f"recon_L1={metrics['reconstruction_l1']:.4g}" in rows[name]
         if "frechet_distance_a2b" in metrics:
             assert f"to_target={metrics['target_fraction_a2b']:.4g}" in rows[name]
     code, out, _ = run(capsys, "zoo", "list", "--pretrained", "--family", "classifier")
