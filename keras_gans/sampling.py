@@ -25,7 +25,7 @@ Example:
 import numpy as np
 
 __all__ = [
-    "latents", "philox_normal", "interpolate", "latent_path", "truncate", "truncation_values",
+    "latents", "seed_latents", "philox_normal", "interpolate", "latent_path", "truncate", "truncation_values",
     "truncation_strip", "style_mix_grid",
 ]
 
@@ -227,11 +227,7 @@ def interpolate(gan, seed_a, seed_b, steps, method="slerp", truncation=None, use
         (8, 28, 28, 1)
     """
     check_truncation(truncation)
-    if not hasattr(gan, "generate_from_latents") or getattr(gan, "latent_dim", None) is None:
-        raise ValueError(
-            f"{type(gan).__name__} has no latent space to interpolate in"
-            + (": translate images with gan.translate instead." if hasattr(gan, "translate") else ".")
-        )
+    _check_latent_space(gan, "interpolate in")
     path = latent_path(_end_latent(gan, seed_a), _end_latent(gan, seed_b), steps, method)
     return gan.generate_from_latents(gan.truncate(path, truncation), use_ema=use_ema, **conditions)
 
@@ -302,10 +298,10 @@ def truncation_strip(gan, seeds, steps=6, use_ema=True, **conditions):
         >>> images.shape, psis.tolist()
         ((8, 28, 28, 1), [1.0, 0.75, 0.5, 0.25])
     """
-    seeds = _seeds(seeds, "seeds")
+    seeds = seed_list(seeds, "seeds")
     psis = truncation_values(gan, steps)
     _check_latent_space(gan)
-    z = np.concatenate([latents(1, gan.latent_dim, s) for s in seeds])
+    z = seed_latents(seeds, gan.latent_dim)
     if "labels" in conditions:
         conditions["labels"] = np.resize(np.asarray(conditions["labels"], "int32"), len(seeds))
     columns = []
@@ -342,13 +338,11 @@ def style_mix_grid(gan, seeds_a, seeds_b, cutoff, truncation=None, use_ema=True)
             f"a {getattr(gan, 'family', type(gan).__name__)} has no styles to mix: style mixing needs a "
             "mapping network and per-layer styles (kg.models.StyleGAN2)."
         )
-    a, b = _seeds(seeds_a, "seeds_a"), _seeds(seeds_b, "seeds_b")
+    a, b = seed_list(seeds_a, "seeds_a"), seed_list(seeds_b, "seeds_b")
     rows, cols = len(a), len(b)
     kwargs = {"truncation": truncation, "use_ema": use_ema}
-    top = gan.generate_from_latents(np.concatenate([latents(1, gan.latent_dim, s) for s in b]),
-                                    use_ema=use_ema, truncation=truncation)
-    side = gan.generate_from_latents(np.concatenate([latents(1, gan.latent_dim, s) for s in a]),
-                                     use_ema=use_ema, truncation=truncation)
+    top = gan.generate_from_latents(seed_latents(b, gan.latent_dim), **kwargs)
+    side = gan.generate_from_latents(seed_latents(a, gan.latent_dim), **kwargs)
     mixed = gan.style_mix(np.repeat(a, cols).tolist(), np.tile(b, rows).tolist(), cutoff, **kwargs)
     shape = top.shape[1:]
     grid = np.full((rows + 1, cols + 1, *shape), -1.0, "float32")
@@ -358,16 +352,37 @@ def style_mix_grid(gan, seeds_a, seeds_b, cutoff, truncation=None, use_ema=True)
     return grid.reshape((-1, *shape))
 
 
-def _seeds(seeds, what):
-    seeds = [seeds] if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) else list(seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-        raise ValueError(f"{what} must be a non-empty list of ints >= 0, got {seeds!r}.")
+def seed_list(seeds, what="seeds"):
+    """``seeds`` (an int, or a non-empty list of ints) as a list of ints; a one-line error otherwise."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        return [int(seeds)]
+    try:
+        seeds = list(seeds)
+    except TypeError:
+        seeds = None
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in seeds):
+        raise ValueError(f"{what} must be an int or a non-empty list of ints, got {seeds!r}.")
     return [int(s) for s in seeds]
 
 
-def _check_latent_space(gan):
+def seed_latents(seeds, latent_dim):
+    """The latents of a list of seeds, one row each: row ``i`` is ``latents(1, latent_dim, seeds[i])``.
+
+    Row ``i`` is the latent of ``gan.generate(1, seed=seeds[i])``, so a
+    picture of chosen seeds draws them in one pass.
+
+    Example:
+        >>> import keras_gans as kg
+        >>> z = kg.sampling.seed_latents([3, 7], 4)
+        >>> bool((z[1] == kg.sampling.latents(1, 4, seed=7)[0]).all())
+        True
+    """
+    return np.concatenate([latents(1, latent_dim, s) for s in seeds])
+
+
+def _check_latent_space(gan, action="truncate"):
     if not hasattr(gan, "generate_from_latents") or getattr(gan, "latent_dim", None) is None:
         raise ValueError(
-            f"{type(gan).__name__} has no latent space to truncate"
+            f"{type(gan).__name__} has no latent space to {action}"
             + (": translate images with gan.translate instead." if hasattr(gan, "translate") else ".")
         )

@@ -44,8 +44,8 @@ def test_conditional_generate_takes_truncation():
 def test_interpolation_runs_from_one_seed_to_the_other(gan, method):
     images = kg.sampling.interpolate(gan, seed_a=3, seed_b=9, steps=6, method=method)
     assert images.shape == (6, 28, 28, 1) and images.dtype == np.float32
-    np.testing.assert_allclose(images[0], gan.generate(1, seed=3)[0], atol=1e-6)
-    np.testing.assert_allclose(images[-1], gan.generate(1, seed=9)[0], atol=1e-6)
+    np.testing.assert_allclose(images[0], gan.generate(1, seed=3)[0], atol=1e-5)
+    np.testing.assert_allclose(images[-1], gan.generate(1, seed=9)[0], atol=1e-5)
     assert not np.allclose(images[2], images[3])
 
 
@@ -83,8 +83,8 @@ def test_interpolation_uses_the_ema_generator_unless_told_not_to():
     ema.ema_generator.get_layer("up1").kernel.assign(ema.generator.get_layer("up1").kernel * 0.5)
     with_ema = kg.sampling.interpolate(ema, 0, 1, 3)
     without = kg.sampling.interpolate(ema, 0, 1, 3, use_ema=False)
-    np.testing.assert_allclose(without[0], ema.generate(1, seed=0, use_ema=False)[0], atol=1e-6)
-    np.testing.assert_allclose(with_ema[0], ema.generate(1, seed=0)[0], atol=1e-6)
+    np.testing.assert_allclose(without[0], ema.generate(1, seed=0, use_ema=False)[0], atol=1e-5)
+    np.testing.assert_allclose(with_ema[0], ema.generate(1, seed=0)[0], atol=1e-5)
     assert not np.allclose(with_ema, without)
 
 
@@ -115,10 +115,10 @@ def test_a_truncation_strip_holds_each_seed_at_each_psi(gan):
     for row, seed in enumerate([2, 5]):
         for col, psi in enumerate(psis):
             np.testing.assert_allclose(images[row * 4 + col], gan.generate(1, seed=seed, truncation=psi)[0],
-                                       atol=1e-6)
+                                       atol=1e-5)
     with pytest.raises(ValueError, match="steps must be an int >= 2"):
         kg.sampling.truncation_strip(gan, [0], steps=1)
-    with pytest.raises(ValueError, match="seeds must be a non-empty list"):
+    with pytest.raises(ValueError, match="seeds must be an int or a non-empty list of ints"):
         kg.sampling.truncation_strip(gan, [], steps=3)
 
 
@@ -130,7 +130,7 @@ def stylegan():
 def test_a_w_space_strip_ends_at_the_mean_w_image_and_the_mixing_grid_has_its_parents(stylegan):
     images, psis = kg.sampling.truncation_strip(stylegan, [0, 1], steps=3)
     assert psis.tolist() == [1.0, 0.5, 0.0]
-    np.testing.assert_allclose(images[2], images[5], atol=1e-6)  # psi 0: every seed is the mean-w image
+    np.testing.assert_allclose(images[2], images[5], atol=1e-5)  # psi 0: every seed is the mean-w image
     assert not np.allclose(images[0], images[3])
     grid = kg.sampling.style_mix_grid(stylegan, [0, 1], [2, 3, 4], cutoff=2)
     assert grid.shape == (12, 28, 28, 1)  # (2 + 1) rows of (3 + 1)

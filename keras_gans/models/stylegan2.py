@@ -45,18 +45,6 @@ def check_w_truncation(truncation):
     return float(truncation)
 
 
-def _seed_list(seeds, what):
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        return [int(seeds)]
-    try:
-        seeds = list(seeds)
-    except TypeError:
-        seeds = None
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in seeds):
-        raise ValueError(f"{what} must be an int or a non-empty list of ints, got {seeds!r}.")
-    return [int(s) for s in seeds]
-
-
 class WSpaceSampling:
     """How a mapping + synthesis generator samples with truncation in ``w`` space, as tensor functions.
 
@@ -617,9 +605,9 @@ class StyleGAN2(GAN):
             >>> gan.style_mix([0, 1], [2, 3], cutoff=4).shape  # doctest: +SKIP
             (2, 28, 28, 1)
         """
-        from keras_gans.sampling import latents
+        from keras_gans.sampling import seed_latents, seed_list
 
-        a, b = _seed_list(seeds_a, "seeds_a"), _seed_list(seeds_b, "seeds_b")
+        a, b = seed_list(seeds_a, "seeds_a"), seed_list(seeds_b, "seeds_b")
         if len(a) != len(b):
             raise ValueError(
                 f"seeds_a and seeds_b must be as long (one image per pair), got {len(a)} and {len(b)}."
@@ -630,7 +618,7 @@ class StyleGAN2(GAN):
                 f"cutoff must be an int in [0, {count}] (style inputs below it come from seeds_a), got {cutoff!r}."
             )
         truncation = check_w_truncation(truncation)
-        z = np.concatenate([latents(1, self.latent_dim, s) for s in a + b])
+        z = seed_latents(a + b, self.latent_dim)
         w = self.w_from_latents(z, truncation=truncation, batch_size=batch_size, use_ema=use_ema)
         coarse = (np.arange(count) < int(cutoff))[None, :, None]
         ws = np.where(coarse, w[: len(a), None, :], w[len(a) :, None, :])
