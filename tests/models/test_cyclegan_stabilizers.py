@@ -174,7 +174,7 @@ def test_translate_preview_call_and_export_use_the_ema_generators_unless_told_no
         assert gan.sampling_generator(False, direction) is raw
     ema_b = gan.ema_generator(a, training=False).numpy()
     np.testing.assert_array_equal(gan(a).numpy(), ema_b)
-    np.testing.assert_array_equal(gan.preview(4, inputs=a[:2])[1::2], ema_b[:2])
+    np.testing.assert_allclose(gan.preview(4, inputs=a[:2])[1::2], ema_b[:2], atol=1e-5)  # batch of 2 vs 4: rounding
     np.testing.assert_array_equal(
         gan.preview(4, inputs=a[:2], use_ema=False)[1::2], gan.generator(a[:2], training=False).numpy())
     assert kg.export._source.resolve(gan).generator is gan.ema_generator
