@@ -377,7 +377,7 @@ def seed_latents(seeds, latent_dim):
         >>> bool((z[1] == kg.sampling.latents(1, 4, seed=7)[0]).all())
         True
     """
-    return np.concatenate([latents(1, latent_dim, s) for s in seeds])
+    return np.concatenate([latents(1, latent_dim, s) for s in seed_list(seeds)])
 
 
 def _check_latent_space(gan, action="truncate"):
