@@ -95,7 +95,7 @@ def test_generate_cycles_classes_by_default_and_is_reproducible():
     assert images.min() >= -1 and images.max() <= 1
     np.testing.assert_array_equal(images, gan.generate(13, seed=0, labels=np.arange(13) % 10))
     # Smaller forward passes change float rounding only.
-    np.testing.assert_allclose(images, gan.generate(13, seed=0, batch_size=5), atol=1e-6)
+    np.testing.assert_allclose(images, gan.generate(13, seed=0, batch_size=5), atol=1e-5)
     assert not np.allclose(images, gan.generate(13, seed=1))
     # One int label means n images of that class.
     np.testing.assert_array_equal(gan.generate(3, seed=0, labels=4), gan.generate(3, seed=0, labels=[4, 4, 4]))
