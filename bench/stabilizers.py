@@ -12,11 +12,12 @@ generator is scored with it (``generate`` uses it).
 ``--small-data`` is the data-efficiency check instead: 10% of the train split
 (6,000 images, the first of a fixed permutation), no augmentation vs
 DiffAugment vs ADA, each for the same number of steps (``--steps``);
-``--policies`` lists the DiffAugment policies compared there (one row each).
+``--policies`` lists the DiffAugment policies compared there (one row each),
+``--score-at`` earlier step counts at which every variant is scored too.
 
     python bench/stabilizers.py --seconds 1800 --n 10000
     python bench/stabilizers.py --small-data --steps 6000 --n 10000
-    python bench/stabilizers.py --small-data --steps 15000 --policies 'translation;translation,cutout,color'
+    python bench/stabilizers.py --small-data --steps 12000 --score-at 6000,9000 --policies translation
 """
 
 import argparse
@@ -65,31 +66,38 @@ def score(gan, n, extractor):
             f"{report['precision']:.3f}", f"{report['recall']:.3f}"]
 
 
-def run(variants, images, n, seconds=None, steps=None, chunk=200):
-    """Train every variant to the same budget (seconds, or steps) in turns; Markdown rows."""
+def run(variants, images, n, seconds=None, steps=None, chunk=200, score_at=()):
+    """Train every variant to the same budget (seconds, or steps) in turns; Markdown rows.
+
+    With a step budget, ``score_at`` lists earlier step counts at which every
+    variant is scored too (one row per variant and count, in step order), so
+    one run shows how the comparison moves with the budget.
+    """
     import keras_gans as kg
     from bench.train_throughput import pipeline, timed_fit
 
     runs = {name: {"gan": build(kw), "seconds": 0.0, "steps": 0} for name, kw in variants.items()}
     for r in runs.values():
         r["ds"] = pipeline("images", BATCH, images, None)
-
-    def done(r):
-        return r["seconds"] >= seconds if seconds is not None else r["steps"] >= steps
-
-    while not all(done(r) for r in runs.values()):
-        for name, r in runs.items():
-            if done(r):
-                continue
-            todo = chunk if steps is None else min(chunk, steps - r["steps"])
-            r["seconds"] += timed_fit(r["gan"], r["ds"], todo)
-            r["steps"] += todo
-            print(f"  {name}: {r['steps']} steps, {r['seconds']:.0f} s", flush=True)
     extractor = kg.zoo.classifier_extractor()
+    budgets = [None] if steps is None else sorted({s for s in score_at if 0 < s < steps} | {steps})
     rows = []
-    for name, r in runs.items():
-        rows.append([name, r["steps"], f"{r['seconds']:.0f}"] + score(r["gan"], n, extractor)
-                    + [f"{r['steps'] * BATCH / max(r['seconds'], 1e-9):.0f}"])
+    for budget in budgets:
+        def done(r):
+            return r["seconds"] >= seconds if budget is None else r["steps"] >= budget
+
+        while not all(done(r) for r in runs.values()):
+            for name, r in runs.items():
+                if done(r):
+                    continue
+                todo = chunk if budget is None else min(chunk, budget - r["steps"])
+                r["seconds"] += timed_fit(r["gan"], r["ds"], todo)
+                r["steps"] += todo
+                print(f"  {name}: {r['steps']} steps, {r['seconds']:.0f} s", flush=True)
+        for name, r in runs.items():
+            row = [name, r["steps"], f"{r['seconds']:.0f}"] + score(r["gan"], n, extractor)
+            rows.append(row + [f"{r['steps'] * BATCH / max(r['seconds'], 1e-9):.0f}"])
+            print("  scored " + " | ".join(str(v) for v in rows[-1]), flush=True)
     return rows
 
 
@@ -109,6 +117,8 @@ def main(argv=None):
     p.add_argument("--policies", default=None,
                    help="--small-data: DiffAugment policies to compare, separated by ';' "
                         "(default 'translation,cutout,color')")
+    p.add_argument("--score-at", default="",
+                   help="--small-data: comma-separated earlier step counts at which every variant is scored too")
     p.add_argument("--images", type=int, default=None, help="use only this many train images (tests)")
     args = p.parse_args(argv)
     import numpy as np
@@ -126,7 +136,9 @@ def main(argv=None):
         policies = args.policies.split(";") if args.policies else SMALL_DATA_POLICIES
         for policy in policies:
             check_augment(policy)
-        rows = run(small_data_variants(policies), images, args.n, steps=args.steps, chunk=args.chunk)
+        score_at = [int(s) for s in args.score_at.split(",") if s.strip()]
+        rows = run(small_data_variants(policies), images, args.n, steps=args.steps, chunk=args.chunk,
+                   score_at=score_at)
         title = (f"DCGAN on {len(images)} Fashion-MNIST images, {args.steps} steps of batch {BATCH} each "
                  f"(FCD etc.: kg.metrics.evaluate, n={args.n}, zoo classifier features)")
     else:

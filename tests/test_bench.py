@@ -61,13 +61,16 @@ def test_stabilizers_bench_prints_the_ablation_and_the_small_data_tables(capsys)
         assert len(row) == 8 and int(row[1]) >= 2
         fcd, kid, precision, recall, speed = map(float, row[3:])
         assert fcd > 0 and 0 <= precision <= 1 and 0 <= recall <= 1 and speed > 0
-    stabilizers.main(["--small-data", "--steps", "2", "--chunk", "2", "--n", "40", "--images", "256",
-                      "--policies", "translation;translation,cutout,color"])
+    stabilizers.main(["--small-data", "--steps", "4", "--score-at", "2", "--chunk", "2", "--n", "40",
+                      "--images", "256", "--policies", "translation;translation,cutout,color"])
     out = capsys.readouterr().out
-    assert "on 256 Fashion-MNIST images, 2 steps" in out
-    assert [r[0] for r in table_rows(out, "variant")] == [
-        "no augmentation", "DiffAugment (translation)", "DiffAugment (translation,cutout,color)", "ADA"
-    ]
+    assert "on 256 Fashion-MNIST images, 4 steps" in out
+    rows = table_rows(out, "variant")
+    names = ["no augmentation", "DiffAugment (translation)", "DiffAugment (translation,cutout,color)", "ADA"]
+    assert [r[0] for r in rows] == names * 2
+    assert [int(r[1]) for r in rows] == [2] * 4 + [4] * 4
+    # the same models trained on: each variant's train seconds grow from its first score to its second
+    assert all(float(b[2]) >= float(a[2]) for a, b in zip(rows[:4], rows[4:]))
 
 
 def test_baselines_bench_scores_each_family_beside_its_baseline_at_equal_time(capsys):
