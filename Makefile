@@ -56,10 +56,8 @@ demo: setup data
 	@rm -f $(DEMO)/.start
 
 # The fast suite in TEST_WORKERS processes (pytest-xdist), each test file whole
-# in one of them so its module fixtures are built once. Much of a test's time
-# runs on one core (tracing a step, Python), so a second worker fills the
-# other: 1,229 s against 2,184 s in one process on the 2-core AVX2-only EPYC.
-# TEST_WORKERS=0 runs it in this process.
+# in one of them so its module fixtures are built once; the timings against one
+# process are in docs/contributing.md. TEST_WORKERS=0 runs it in this process.
 TEST_WORKERS ?= 2
 
 test: setup data
