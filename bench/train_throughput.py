@@ -39,12 +39,15 @@ loop reuses one batch of 64 five times: both are 320 critic images a step).
 
 It also counts the FLOPs of one DCGAN train step with TF's profiler (float
 operations of the traced graph: convolutions, their gradients, matmuls) and
-measures this machine's float32 matmul peak with large ``tf.matmul`` products.
+measures this machine's float32 and bfloat16 matmul peaks with large
+``tf.matmul`` products; the DCGAN's share is of the peak of the dtype our
+default precision computes in.
 
 Run (one command, prints the tables):
 
     python bench/train_throughput.py [--rounds 3] [--steps 20] [--families dcgan,cgan]
     python bench/train_throughput.py --variants two_calls,sn,sn_two_calls,bf16,steps   # the levers
+    python bench/train_throughput.py --variants f32   # our default precision ("auto") against float32
     python bench/train_throughput.py --epochs 3 --batches 50   # + the end-to-end table
     python bench/train_throughput.py --quality   # + time to FCD on DCGAN (minutes)
 """
@@ -69,7 +72,10 @@ from bench.references.dcgan import ReferenceDCGAN  # noqa: E402
 from bench.references.wgan_gp import ReferenceWGANGP  # noqa: E402
 
 LATENT, WIDTH = 64, 32  # the Fashion-MNIST zoo recipes' sizes
-PEAKS = []  # float32 matmul FLOP/s measured beside the DCGAN timings
+#: matmul FLOP/s per dtype ("float32", "bfloat16"), measured beside the DCGAN timings
+PEAKS = {"float32": [], "bfloat16": []}
+#: the compute dtype of each precision policy (what the ceiling is measured in)
+COMPUTE_DTYPE = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
 LEVERS = {  # flag name: (row name, constructor overrides, compile arguments)
     "two_calls": ("ours two D calls", {"unfused": True}, {}),
     "sn": ("ours spectral_norm (1 D call)", {"spectral_norm": True}, {}),
@@ -78,6 +84,7 @@ LEVERS = {  # flag name: (row name, constructor overrides, compile arguments)
     "jit": ("ours jit_compile=True", {}, {"jit_compile": True}),
     "steps": ("ours steps_per_execution=5", {}, {"steps_per_execution": 5}),
     "bf16": ("ours mixed_bfloat16", {"precision": "mixed_bfloat16"}, {}),
+    "f32": ("ours float32", {"precision": "float32"}, {}),
     "auto": ("ours precision='auto'", {"precision": "auto"}, {}),
 }
 
@@ -283,7 +290,8 @@ def throughput(families, rounds, steps, images, labels, variants=()):
                 if family == "dcgan" and k == "ours":
                     # The ceiling is measured right after each timed fit, so
                     # machine load hits the step and the ceiling alike.
-                    PEAKS.append(matmul_peak(reps=5))
+                    for dtype, peaks in PEAKS.items():
+                        peaks.append(matmul_peak(reps=5, dtype=dtype))
         speed = {k: per_step * steps / statistics.median(t) for k, t in times.items()}
         for k in models:
             rows.append((family, k, speed[k], speed[k] / speed["reference"], speed[k] / speed["ours"],
@@ -329,12 +337,12 @@ def dcgan_step_flops(batch=64):
     return model_analyzer.profile(fn.graph, options=opts).total_float_ops
 
 
-def matmul_peak(sizes=(1024, 2048), reps=10):
-    """Measured float32 matmul FLOP/s of this machine: the best of ``reps`` products of each ``n x n`` size."""
+def matmul_peak(sizes=(1024, 2048), reps=10, dtype="float32"):
+    """Measured ``dtype`` matmul FLOP/s of this machine: the best of ``reps`` products of each ``n x n`` size."""
     best = 0.0
     for n in sizes:
-        a = tf.random.normal([n, n])
-        b = tf.random.normal([n, n])
+        a = tf.cast(tf.random.normal([n, n]), dtype)
+        b = tf.cast(tf.random.normal([n, n]), dtype)
 
         @tf.function(autograph=False)
         def mm():
@@ -397,16 +405,23 @@ def main(argv=None):
                     [(f, k, f"{s:.0f}", f"{r:.2f}x", f"{e:.2f}") for f, k, s, r, e in epoch_rows]))
 
     flops = dcgan_step_flops(64)
-    peak = max(PEAKS) if PEAKS else matmul_peak()
+    beside = bool(PEAKS["float32"])
+    peaks = {d: max(v) if v else matmul_peak(dtype=d) for d, v in PEAKS.items()}
     dcgan = [s for f, k, s, *_ in rows if f == "dcgan" and k == "ours"]
+    precision = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH).precision  # what "ours" trains in
     print()
     print(f"DCGAN train step (batch 64, width {WIDTH}, latent {LATENT}): {flops / 1e9:.3f} GFLOP "
           "(TF profiler, float_operation of the traced step)")
-    print(f"float32 matmul peak (1024x1024 and 2048x2048 tf.matmul, best of {5 * len(PEAKS) or 10} each"
-          f"{', beside the DCGAN timings' if PEAKS else ''}): {peak / 1e9:.1f} GFLOP/s")
+    for dtype, peak in peaks.items():
+        print(f"{dtype} matmul peak (1024x1024 and 2048x2048 tf.matmul, best of {5 * len(PEAKS[dtype]) or 10} each"
+              f"{', beside the DCGAN timings' if beside else ''}): {peak / 1e9:.1f} GFLOP/s")
     if dcgan:
         achieved = flops * dcgan[0] / 64
-        print(f"DCGAN achieved: {achieved / 1e9:.1f} GFLOP/s = {100 * achieved / peak:.1f}% of the matmul peak")
+        compute = COMPUTE_DTYPE[precision]
+        ceiling = peaks.get(compute, peaks["float32"])
+        print(f"DCGAN achieved (ours, precision {precision}): {achieved / 1e9:.1f} GFLOP/s = "
+              f"{100 * achieved / ceiling:.1f}% of the {compute if compute in peaks else 'float32'} matmul peak"
+              + ("" if compute == "float32" else f", {100 * achieved / peaks['float32']:.1f}% of the float32 one"))
 
     if args.quality:
         from bench.time_to_quality import time_to_fcd

@@ -108,9 +108,17 @@ def _add_train(sub):
     p.add_argument("--augment", default=None, metavar="POLICY",
                    help="DiffAugment of every discriminator input: 'translation,cutout,color' (any "
                         "subset) or 'ada' (adaptive probability) (augment; default: none)")
+    p.add_argument("--precision", choices=("auto",) + PRECISION_CHOICES, default=None,
+                   help="dtype policy of the networks: auto is mixed_bfloat16 on a CPU with AMX or "
+                        "AVX512-BF16 and on GPUs of compute capability 8.0+, float32 elsewhere "
+                        "(precision; default: auto; --resume: the run's)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(run=_cmd_train)
+
+
+#: ``--precision`` choices besides ``auto`` (``kg.models.gan.PRECISIONS``).
+PRECISION_CHOICES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 #: ``--pair`` choices (``kg.data.load_paired``'s pair transforms).
@@ -160,6 +168,7 @@ def _cmd_train(args):
     for flag, key, value in (
         ("--ema-decay", "ema_decay", args.ema_decay), ("--spectral-norm", "spectral_norm", args.spectral_norm),
         ("--r1", "r1_weight", args.r1), ("--augment", "augment", args.augment),
+        ("--precision", "precision", args.precision),
     ):
         if value is not None:
             if key in config:

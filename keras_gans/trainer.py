@@ -916,6 +916,8 @@ def train(
     history_path = os.path.join(out, "history.csv")
     if chief:
         record = {"family": family, **{k: _json_or_none(v) for k, v in settings.items()}}
+        # What precision="auto" resolved to on this machine (or what was asked for).
+        record["precision"] = gan.precision
         if has_checkpoint:
             record["config"] = recorded.get("config")
             record["compile_config"] = recorded.get("compile_config")

@@ -2,6 +2,7 @@
 
 import re
 
+import keras_gans as kg
 from bench import data_pipeline, train_throughput
 
 
@@ -32,8 +33,14 @@ def test_train_throughput_prints_step_and_end_to_end_tables_and_the_ceiling(caps
         assert abs(float(rows[0][3].rstrip("x")) - ours / ref) < 0.02 * ours / ref + 0.01
     flops = float(re.search(r"DCGAN train step .*: ([0-9.]+) GFLOP", out).group(1))
     assert 1.0 < flops < 20.0
-    share = float(re.search(r"DCGAN achieved: [0-9.]+ GFLOP/s = ([0-9.]+)%", out).group(1))
-    assert 0 < share <= 100
+    peaks = dict(re.findall(r"^(float32|bfloat16) matmul peak .*: ([0-9.]+) GFLOP/s$", out, re.M))
+    assert sorted(peaks) == ["bfloat16", "float32"] and all(float(v) > 0 for v in peaks.values())
+    precision, share, dtype = re.search(
+        r"DCGAN achieved \(ours, precision (\w+)\): [0-9.]+ GFLOP/s = ([0-9.]+)% of the (\w+) matmul peak", out
+    ).groups()
+    assert precision == kg.models.gan.auto_precision()
+    assert dtype == {"float32": "float32", "mixed_bfloat16": "bfloat16"}[precision]
+    assert 0 < float(share) <= 100
 
 
 def test_data_pipeline_compares_autotune_on_and_off(capsys):

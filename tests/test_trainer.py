@@ -482,3 +482,35 @@ def test_a_resumed_epochs_history_row_averages_all_its_steps(images, tmp_path):
     assert [r["epoch"] for r in got] == ["0"]
     for key in ("d_loss", "g_loss"):
         assert float(got[0][key]) == pytest.approx(float(expected[0][key]), rel=1e-5), key
+
+
+# ------------------------------------------------------------ --precision
+def test_the_precision_flag_reaches_the_model_and_run_json_records_the_resolved_policy(tmp_path, capsys):
+    from keras_gans.cli import PRECISION_CHOICES, main
+
+    assert PRECISION_CHOICES == kg.models.gan.PRECISIONS
+    argv = ["train", "dcgan", "--epochs", "1", "--steps-per-epoch", "1", "--verbose", "0",
+            "--config", "width=8", "--config", "latent_dim=16"]
+    # No flag: the family default, precision="auto", resolved from this machine's flags.
+    assert main(argv + ["--out", str(tmp_path / "auto")]) == 0
+    resolved = kg.models.gan.auto_precision()
+    assert json.loads((tmp_path / "auto" / "run.json").read_text())["precision"] == resolved
+    assert load_gan_file(str(tmp_path / "auto" / "model.keras")).precision == resolved
+
+    assert main(argv + ["--out", str(tmp_path / "f32"), "--precision", "float32"]) == 0
+    recorded = json.loads((tmp_path / "f32" / "run.json").read_text())
+    assert recorded["precision"] == recorded["config"]["precision"] == "float32"
+    gan = load_gan_file(str(tmp_path / "f32" / "model.keras"))
+    assert gan.precision == "float32" and gan.generator.get_layer("project").dtype_policy.name == "float32"
+
+    capsys.readouterr()
+    assert main(argv + ["--out", str(tmp_path / "bad"), "--precision", "bfloat16"]) == 2
+    assert "invalid choice: 'bfloat16'" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_the_default_precision_is_auto_in_every_family():
+    resolved = kg.models.gan.auto_precision()
+    assert kg.models.DCGAN(latent_dim=16, width=8).precision == resolved
+    assert kg.models.WGANGP(latent_dim=16, width=8).precision == resolved
+    assert kg.models.ConditionalGAN(latent_dim=16, width=8).precision == resolved

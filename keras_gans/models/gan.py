@@ -269,13 +269,16 @@ class GAN(keras.Model):
         image_shape: tuple ``(height, width, channels)``; inferred from
             ``generator`` when given.
         seed: int or None, seed of the training noise (None: a random seed).
-        precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``
-            or ``"auto"``, the dtype policy of the default networks. Set per
-            network, never globally; outputs stay float32. ``"auto"`` is
-            ``"mixed_bfloat16"`` where the hardware computes bfloat16 natively
-            (a CPU with ``amx_bf16`` or ``avx512_bf16``, a GPU of compute
-            capability 8.0+) and ``"float32"`` elsewhere (``auto_precision``);
-            the config records the resolved policy.
+        precision: ``"auto"`` (the default), ``"float32"``,
+            ``"mixed_bfloat16"`` or ``"mixed_float16"``, the dtype policy of
+            the default networks. Set per network, never globally; outputs
+            stay float32. ``"auto"`` is ``"mixed_bfloat16"`` where the
+            hardware computes bfloat16 natively (a CPU with ``amx_bf16`` or
+            ``avx512_bf16``, a GPU of compute capability 8.0+) and
+            ``"float32"`` elsewhere (``auto_precision``); the config records
+            the resolved policy, so a saved model loads with the policy it
+            trained with on any machine. ``"float32"`` gives the same
+            numbers on every CPU.
         reuse_fakes: bool. False (the default, the keras.io examples'
             schedule): the generator update draws fresh latents and runs the
             generator again. True: it scores, with the just-updated
@@ -339,7 +342,7 @@ class GAN(keras.Model):
         latent_dim=None,
         image_shape=None,
         seed=None,
-        precision="float32",
+        precision="auto",
         reuse_fakes=False,
         ema_decay=None,
         spectral_norm=False,
