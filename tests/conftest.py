@@ -3,6 +3,11 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# precision="auto" (every family's default) resolves to float32 on every
+# machine under test, in this process and in the command-line runs it starts,
+# so no test depends on whether the CPU has AVX512-BF16 or AMX. Tests of the
+# hardware detection unset it; tests of mixed precision ask for it by name.
+os.environ["KERAS_GANS_PRECISION"] = "float32"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

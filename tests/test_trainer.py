@@ -485,17 +485,19 @@ def test_a_resumed_epochs_history_row_averages_all_its_steps(images, tmp_path):
 
 
 # ------------------------------------------------------------ --precision
-def test_the_precision_flag_reaches_the_model_and_run_json_records_the_resolved_policy(tmp_path, capsys):
+def test_the_precision_flag_reaches_the_model_and_run_json_records_the_resolved_policy(tmp_path, capsys,
+                                                                                        monkeypatch):
     from keras_gans.cli import PRECISION_CHOICES, main
 
     assert PRECISION_CHOICES == kg.models.gan.PRECISIONS
     argv = ["train", "dcgan", "--epochs", "1", "--steps-per-epoch", "1", "--verbose", "0",
             "--config", "width=8", "--config", "latent_dim=16"]
-    # No flag: the family default, precision="auto", resolved from this machine's flags.
+    # No flag: the family default, precision="auto", resolved (here: as the environment says).
+    monkeypatch.setenv("KERAS_GANS_PRECISION", "mixed_bfloat16")
     assert main(argv + ["--out", str(tmp_path / "auto")]) == 0
-    resolved = kg.models.gan.auto_precision()
-    assert json.loads((tmp_path / "auto" / "run.json").read_text())["precision"] == resolved
-    assert load_gan_file(str(tmp_path / "auto" / "model.keras")).precision == resolved
+    assert json.loads((tmp_path / "auto" / "run.json").read_text())["precision"] == "mixed_bfloat16"
+    gan = load_gan_file(str(tmp_path / "auto" / "model.keras"))
+    assert gan.precision == "mixed_bfloat16" and gan.generator.get_layer("project").dtype_policy.name == "mixed_bfloat16"
 
     assert main(argv + ["--out", str(tmp_path / "f32"), "--precision", "float32"]) == 0
     recorded = json.loads((tmp_path / "f32" / "run.json").read_text())
@@ -509,8 +511,9 @@ def test_the_precision_flag_reaches_the_model_and_run_json_records_the_resolved_
     assert not (tmp_path / "bad").exists()
 
 
-def test_the_default_precision_is_auto_in_every_family():
-    resolved = kg.models.gan.auto_precision()
-    assert kg.models.DCGAN(latent_dim=16, width=8).precision == resolved
-    assert kg.models.WGANGP(latent_dim=16, width=8).precision == resolved
-    assert kg.models.ConditionalGAN(latent_dim=16, width=8).precision == resolved
+@pytest.mark.parametrize("resolved", ["float32", "mixed_bfloat16"])
+def test_the_default_precision_is_auto_in_every_family(monkeypatch, resolved):
+    monkeypatch.setenv("KERAS_GANS_PRECISION", resolved)  # what "auto" resolves to here
+    for cls in (kg.models.DCGAN, kg.models.WGANGP, kg.models.ConditionalGAN):
+        gan = cls(latent_dim=16, width=8)
+        assert gan.precision == resolved and gan.get_config()["precision"] == resolved

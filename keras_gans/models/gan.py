@@ -2,6 +2,7 @@
 
 import copy
 import inspect
+import os
 import types
 import warnings
 
@@ -153,13 +154,21 @@ def _gpu_capabilities():
     return capabilities
 
 
+#: Environment variable naming the policy ``precision="auto"`` resolves to,
+#: instead of reading the hardware (e.g. ``float32`` for the same numbers on
+#: every machine, as the test suite runs).
+PRECISION_ENV = "KERAS_GANS_PRECISION"
+
+
 def auto_precision(flags=None, gpu_capabilities=None):
     """What ``precision="auto"`` resolves to: ``"mixed_bfloat16"`` or ``"float32"``.
 
     bfloat16 where the hardware computes it natively: a GPU of compute
     capability 8.0 or later (the training then runs on it), or a CPU whose
     flags include ``amx_bf16`` or ``avx512_bf16``. float32 elsewhere, where
-    bfloat16 would be emulated and slower.
+    bfloat16 would be emulated and slower. When neither argument is given
+    and the environment variable ``KERAS_GANS_PRECISION`` is set, its value
+    (one of ``PRECISIONS``) is the answer and the hardware is not read.
 
     Args:
         flags: the CPU flags as ``/proc/cpuinfo`` writes them (a
@@ -173,6 +182,13 @@ def auto_precision(flags=None, gpu_capabilities=None):
         >>> auto_precision("fpu sse2 avx2", gpu_capabilities=[])
         'float32'
     """
+    chosen = os.environ.get(PRECISION_ENV) if flags is None and gpu_capabilities is None else None
+    if chosen:
+        if chosen not in PRECISIONS:
+            raise ValueError(
+                f"{PRECISION_ENV}={chosen!r} is not a precision: set it to one of {PRECISIONS} or unset it."
+            )
+        return chosen
     capabilities = _gpu_capabilities() if gpu_capabilities is None else list(gpu_capabilities)
     if capabilities:
         return "mixed_bfloat16" if all(tuple(c) >= (8, 0) for c in capabilities) else "float32"

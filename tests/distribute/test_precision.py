@@ -94,6 +94,23 @@ def test_cpu_flags_reads_the_flags_line_of_cpuinfo(tmp_path):
     assert kg.models.gan.cpu_flags(str(tmp_path / "missing")) == ""
 
 
+def test_auto_reads_this_machine_unless_the_environment_names_a_policy(monkeypatch):
+    monkeypatch.delenv("KERAS_GANS_PRECISION", raising=False)
+    bf16 = set(kg.models.gan.cpu_flags().split()) & {"amx_bf16", "avx512_bf16"}
+    detected = "mixed_bfloat16" if bf16 else "float32"  # no GPU under test
+    assert kg.models.gan.auto_precision() == detected
+    assert kg.models.DCGAN(latent_dim=16, width=8).precision == detected  # the default is "auto"
+    for name in ("float32", "mixed_bfloat16"):
+        monkeypatch.setenv("KERAS_GANS_PRECISION", name)
+        assert kg.models.DCGAN(latent_dim=16, width=8).precision == name
+        # Explicit flags are a question about those flags, not about this machine.
+        assert kg.models.gan.auto_precision("fpu avx2", gpu_capabilities=[]) == "float32"
+    monkeypatch.setenv("KERAS_GANS_PRECISION", "bfloat16")
+    with pytest.raises(ValueError, match="KERAS_GANS_PRECISION='bfloat16' is not a precision: set it to one of"):
+        kg.models.DCGAN(latent_dim=16, width=8)
+    assert kg.models.DCGAN(latent_dim=16, width=8, precision="float32").precision == "float32"
+
+
 def test_auto_builds_and_records_the_resolved_policy():
     resolved = kg.models.gan.auto_precision()
     gan = kg.models.DCGAN(latent_dim=16, width=8, precision="auto")
