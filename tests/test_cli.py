@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import keras_gans as kg
@@ -48,6 +48,7 @@ def not_a_positive_int(text):
         st.text(alphabet="abc1.-e +_", min_size=0, max_size=6),
     ),
 )
+@example(flag="--epochs", value="--")  # argparse alone drops a "--" value and passes [] on
 def test_a_non_positive_or_non_integer_count_exits_2_naming_the_flag(capsys, tmp_path, flag, value):
     assume(not_a_positive_int(value))
     out = tmp_path / "run"
