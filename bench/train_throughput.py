@@ -408,7 +408,7 @@ def main(argv=None):
     beside = bool(PEAKS["float32"])
     peaks = {d: max(v) if v else matmul_peak(dtype=d) for d, v in PEAKS.items()}
     dcgan = [s for f, k, s, *_ in rows if f == "dcgan" and k == "ours"]
-    precision = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH).precision  # what "ours" trains in
+    precision = kg.models.gan.auto_precision()  # what "ours" (precision="auto") trains in
     print()
     print(f"DCGAN train step (batch 64, width {WIDTH}, latent {LATENT}): {flops / 1e9:.3f} GFLOP "
           "(TF profiler, float_operation of the traced step)")
