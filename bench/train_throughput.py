@@ -74,8 +74,6 @@ from bench.references.wgan_gp import ReferenceWGANGP  # noqa: E402
 LATENT, WIDTH = 64, 32  # the Fashion-MNIST zoo recipes' sizes
 #: matmul FLOP/s per dtype ("float32", "bfloat16"), measured beside the DCGAN timings
 PEAKS = {"float32": [], "bfloat16": []}
-#: the compute dtype of each precision policy (what the ceiling is measured in)
-COMPUTE_DTYPE = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
 LEVERS = {  # flag name: (row name, constructor overrides, compile arguments)
     "two_calls": ("ours two D calls", {"unfused": True}, {}),
     "sn": ("ours spectral_norm (1 D call)", {"spectral_norm": True}, {}),
@@ -417,7 +415,7 @@ def main(argv=None):
               f"{', beside the DCGAN timings' if beside else ''}): {peak / 1e9:.1f} GFLOP/s")
     if dcgan:
         achieved = flops * dcgan[0] / 64
-        compute = COMPUTE_DTYPE[precision]
+        compute = keras.DTypePolicy(precision).compute_dtype  # the dtype the ceiling is taken in
         ceiling = peaks.get(compute, peaks["float32"])
         print(f"DCGAN achieved (ours, precision {precision}): {achieved / 1e9:.1f} GFLOP/s = "
               f"{100 * achieved / ceiling:.1f}% of the {compute if compute in peaks else 'float32'} matmul peak"
