@@ -245,6 +245,7 @@ def test_save_load_round_trip_then_continues_identically(real_batches, tmp_path)
 
 def test_short_training_on_fashion_mnist_moves_the_wasserstein_estimate(fmnist_train):
     images, _ = fmnist_train
+    keras.utils.set_random_seed(0)  # the initial weights too: seed=0 fixes only the training noise
     gan = kg.models.WGANGP(latent_dim=16, width=8, seed=0)
     gan.compile()
     data = kg.data.to_pipeline(images[:20000], batch_size=160, seed=0)  # 5 critic steps of 32
