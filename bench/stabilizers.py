@@ -49,11 +49,11 @@ def small_data_variants(policies=SMALL_DATA_POLICIES):
 BATCH = 64
 
 
-def build(kwargs):
+def build(kwargs, precision="auto"):
     import keras_gans as kg
     from bench.train_throughput import LATENT, WIDTH
 
-    gan = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=0, **kwargs)
+    gan = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=0, precision=precision, **kwargs)
     gan.compile()
     return gan
 
@@ -66,17 +66,45 @@ def score(gan, n, extractor):
             f"{report['precision']:.3f}", f"{report['recall']:.3f}"]
 
 
-def run(variants, images, n, seconds=None, steps=None, chunk=200, score_at=()):
+def real_sign(gan, images, batch=BATCH):
+    """``E[sign(D(x))]`` over ``images`` (uint8), unaugmented, in batches as training shows them.
+
+    ADA's overfitting heuristic ``r_t``: near 1 when the discriminator calls
+    nearly every image real. The discriminator runs in training mode (batch
+    statistics, as in its updates); its non-trainable state (batch-norm
+    moving statistics) is restored afterwards, so scoring leaves the model
+    as it was.
+    """
+    import tensorflow as tf
+
+    d = gan.discriminator
+    saved = [v.numpy() for v in d.non_trainable_variables]
+    x = images.astype("float32") / 127.5 - 1.0
+    total = count = 0.0
+    for i in range(0, len(x) - batch + 1, batch):
+        out = d(tf.constant(x[i:i + batch]), training=True)
+        total += float(tf.reduce_sum(tf.sign(tf.cast(out, "float32"))))
+        count += batch
+    for v, value in zip(d.non_trainable_variables, saved):
+        v.assign(value)
+    return total / count
+
+
+def run(variants, images, n, seconds=None, steps=None, chunk=200, score_at=(), precision="auto",
+        held_out=None):
     """Train every variant to the same budget (seconds, or steps) in turns; Markdown rows.
 
     With a step budget, ``score_at`` lists earlier step counts at which every
     variant is scored too (one row per variant and count, in step order), so
-    one run shows how the comparison moves with the budget.
+    one run shows how the comparison moves with the budget. With
+    ``held_out`` images (never trained on), each row adds ``real_sign`` on
+    the training images and on those: the gap between the two is how far
+    the discriminator has memorized its training set.
     """
     import keras_gans as kg
     from bench.train_throughput import pipeline, timed_fit
 
-    runs = {name: {"gan": build(kw), "seconds": 0.0, "steps": 0} for name, kw in variants.items()}
+    runs = {name: {"gan": build(kw, precision), "seconds": 0.0, "steps": 0} for name, kw in variants.items()}
     for r in runs.values():
         r["ds"] = pipeline("images", BATCH, images, None)
     extractor = kg.zoo.classifier_extractor()
@@ -96,12 +124,17 @@ def run(variants, images, n, seconds=None, steps=None, chunk=200, score_at=()):
                 print(f"  {name}: {r['steps']} steps, {r['seconds']:.0f} s", flush=True)
         for name, r in runs.items():
             row = [name, r["steps"], f"{r['seconds']:.0f}"] + score(r["gan"], n, extractor)
-            rows.append(row + [f"{r['steps'] * BATCH / max(r['seconds'], 1e-9):.0f}"])
+            row.append(f"{r['steps'] * BATCH / max(r['seconds'], 1e-9):.0f}")
+            if held_out is not None:
+                row += [f"{real_sign(r['gan'], images):.3f}", f"{real_sign(r['gan'], held_out):.3f}"]
+            rows.append(row)
             print("  scored " + " | ".join(str(v) for v in rows[-1]), flush=True)
     return rows
 
 
 HEADER = ["variant", "steps", "train s", "FCD", "KID", "precision", "recall", "img/s"]
+#: the small-data table's extra columns: ``real_sign`` on the training images and on held-out ones.
+HELD_OUT_HEADER = ["sign D(train)", "sign D(held-out)"]
 
 
 def main(argv=None):
@@ -119,33 +152,45 @@ def main(argv=None):
                         "(default 'translation,cutout,color')")
     p.add_argument("--score-at", default="",
                    help="--small-data: comma-separated earlier step counts at which every variant is scored too")
+    p.add_argument("--precision", default="auto",
+                   help="every variant's precision (default auto: what this machine computes fastest)")
     p.add_argument("--images", type=int, default=None, help="use only this many train images (tests)")
     args = p.parse_args(argv)
     import numpy as np
 
     import keras_gans as kg
+    from keras_gans.models.gan import check_precision
     from keras_gans.networks.augment import check_augment
 
+    precision = check_precision(args.precision)
+
     images, _ = kg.data.load_numpy("fashion_mnist", split="train")
+    held_out = None
     if args.small_data:
-        keep = np.random.default_rng(0).permutation(len(images))[: len(images) // 10]
-        images = images[np.sort(keep)]
+        order = np.random.default_rng(0).permutation(len(images))
+        tenth = len(images) // 10
+        # the next tenth of the same permutation: train-split images the variants never see
+        images, held_out = images[np.sort(order[:tenth])], images[np.sort(order[tenth:2 * tenth])]
     if args.images:
         images = images[: args.images]
+        held_out = None if held_out is None else held_out[: args.images]
     if args.small_data:
         policies = args.policies.split(";") if args.policies else SMALL_DATA_POLICIES
         for policy in policies:
             check_augment(policy)
         score_at = [int(s) for s in args.score_at.split(",") if s.strip()]
         rows = run(small_data_variants(policies), images, args.n, steps=args.steps, chunk=args.chunk,
-                   score_at=score_at)
-        title = (f"DCGAN on {len(images)} Fashion-MNIST images, {args.steps} steps of batch {BATCH} each "
-                 f"(FCD etc.: kg.metrics.evaluate, n={args.n}, zoo classifier features)")
-    else:
-        rows = run(ABLATION, images, args.n, seconds=args.seconds, chunk=args.chunk)
-        title = (f"DCGAN stabilizer ablation, {args.seconds:.0f} s of training each, batch {BATCH} "
-                 f"(kg.metrics.evaluate, n={args.n}, zoo classifier features)")
-    print(title)
+                   score_at=score_at, precision=precision, held_out=held_out)
+        title = (f"DCGAN on {len(images)} Fashion-MNIST images, {args.steps} steps of batch {BATCH} each, "
+                 f"{precision} (FCD etc.: kg.metrics.evaluate, n={args.n}, zoo classifier features)")
+        print(title)
+        print(table(HEADER + HELD_OUT_HEADER, rows))
+        print(f"sign D: E[sign(D(x))] of the discriminator on its {len(images)} training images and on "
+              f"{len(held_out)} train-split images it never saw (ADA's r_t; the gap is memorization)")
+        return
+    rows = run(ABLATION, images, args.n, seconds=args.seconds, chunk=args.chunk, precision=precision)
+    print(f"DCGAN stabilizer ablation, {args.seconds:.0f} s of training each, batch {BATCH}, "
+          f"{precision} (kg.metrics.evaluate, n={args.n}, zoo classifier features)")
     print(table(HEADER, rows))
 
 

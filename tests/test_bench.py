@@ -78,6 +78,27 @@ def test_stabilizers_bench_prints_the_ablation_and_the_small_data_tables(capsys)
     assert [int(r[1]) for r in rows] == [2] * 4 + [4] * 4
     # the same models trained on: each variant's train seconds grow from its first score to its second
     assert all(float(b[2]) >= float(a[2]) for a, b in zip(rows[:4], rows[4:]))
+    for row in rows:  # the discriminator's E[sign(D(x))] on its training images and on held-out ones
+        assert len(row) == 10 and all(-1 <= float(v) <= 1 for v in row[8:])
+    assert "on its 256 training images and on 256 train-split images it never saw" in out
+
+
+def test_real_sign_scores_the_discriminator_and_leaves_its_state_as_it_was():
+    import numpy as np
+
+    from bench import stabilizers
+
+    gan = stabilizers.build({}, precision="float32")
+    images = np.random.default_rng(0).integers(0, 256, (128, 28, 28, 1), dtype=np.uint8)
+    before = [v.numpy().copy() for v in gan.discriminator.variables]
+    sign = stabilizers.real_sign(gan, images)
+    assert -1 <= sign <= 1 and sign * 128 == round(sign * 128)  # a mean of 128 signs
+    for v, value in zip(gan.discriminator.variables, before):
+        np.testing.assert_array_equal(v.numpy(), value)
+    # training mode (batch statistics): the same batch scores alike whatever the moving averages hold
+    for v in gan.discriminator.non_trainable_variables:
+        v.assign(v.numpy() + 5.0)
+    assert stabilizers.real_sign(gan, images) == sign
 
 
 def test_baselines_bench_scores_each_family_beside_its_baseline_at_equal_time(capsys):
