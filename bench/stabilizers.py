@@ -13,7 +13,11 @@ generator is scored with it (``generate`` uses it).
 (6,000 images, the first of a fixed permutation), no augmentation vs
 DiffAugment vs ADA, each for the same number of steps (``--steps``);
 ``--policies`` lists the DiffAugment policies compared there (one row each),
-``--score-at`` earlier step counts at which every variant is scored too.
+``--score-at`` earlier step counts at which every variant is scored too. Its
+rows add the discriminator's ``E[sign(D(x))]`` (ADA's ``r_t``) on the 6,000
+training images and on the next 6,000 of the permutation, which no variant
+trains on: where the first is well above the second, the discriminator has
+memorized its training set, the overfitting augmentation is meant to prevent.
 
     python bench/stabilizers.py --seconds 1800 --n 10000
     python bench/stabilizers.py --small-data --steps 6000 --n 10000
