@@ -13,7 +13,9 @@ generator is scored with it (``generate`` uses it).
 (6,000 images, the first of a fixed permutation), no augmentation vs
 DiffAugment vs ADA, each for the same number of steps (``--steps``);
 ``--policies`` lists the DiffAugment policies compared there (one row each),
-``--score-at`` earlier step counts at which every variant is scored too. Its
+``--score-at`` earlier step counts at which every variant is scored too,
+``--spectral-norm`` gives every variant the spectral-norm discriminator
+(``spectral_norm=True``: no batch norm). Its
 rows add the discriminator's ``E[sign(D(x))]`` (ADA's ``r_t``) on the 6,000
 training images and on the next 6,000 of the permutation, which no variant
 trains on: where the first is well above the second, the discriminator has
@@ -43,12 +45,17 @@ ABLATION = {
 SMALL_DATA_POLICIES = ("translation,cutout,color",)
 
 
-def small_data_variants(policies=SMALL_DATA_POLICIES):
-    """name -> constructor arguments of the small-data comparison: none, each DiffAugment policy, ADA."""
+def small_data_variants(policies=SMALL_DATA_POLICIES, spectral_norm=False):
+    """name -> constructor arguments of the small-data comparison: none, each DiffAugment policy, ADA.
+
+    ``spectral_norm=True`` gives every variant the spectral-norm discriminator.
+    """
     variants = {"no augmentation": {}}
     for policy in policies:
         variants[f"DiffAugment ({policy})"] = {"augment": policy}
     variants["ADA"] = {"augment": "ada", "ada_kimg": 100}
+    if spectral_norm:
+        variants = {name: {**kw, "spectral_norm": True} for name, kw in variants.items()}
     return variants
 BATCH = 64
 
@@ -156,6 +163,8 @@ def main(argv=None):
                         "(default 'translation,cutout,color')")
     p.add_argument("--score-at", default="",
                    help="--small-data: comma-separated earlier step counts at which every variant is scored too")
+    p.add_argument("--spectral-norm", action="store_true",
+                   help="--small-data: every variant's discriminator spectrally normalized (no batch norm)")
     p.add_argument("--precision", default="auto",
                    help="every variant's precision (default auto: what this machine computes fastest)")
     p.add_argument("--images", type=int, default=None, help="use only this many train images (tests)")
@@ -183,9 +192,10 @@ def main(argv=None):
         for policy in policies:
             check_augment(policy)
         score_at = [int(s) for s in args.score_at.split(",") if s.strip()]
-        rows = run(small_data_variants(policies), images, args.n, steps=args.steps, chunk=args.chunk,
+        rows = run(small_data_variants(policies, args.spectral_norm), images, args.n, steps=args.steps, chunk=args.chunk,
                    score_at=score_at, precision=precision, held_out=held_out)
-        title = (f"DCGAN on {len(images)} Fashion-MNIST images, {args.steps} steps of batch {BATCH} each, "
+        networks = "DCGAN, spectral-norm discriminator," if args.spectral_norm else "DCGAN"
+        title = (f"{networks} on {len(images)} Fashion-MNIST images, {args.steps} steps of batch {BATCH} each, "
                  f"{precision} (FCD etc.: kg.metrics.evaluate, n={args.n}, zoo classifier features)")
         print(title)
         print(table(HEADER + HELD_OUT_HEADER, rows))

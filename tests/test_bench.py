@@ -81,6 +81,25 @@ def test_stabilizers_bench_prints_the_ablation_and_the_small_data_tables(capsys)
     for row in rows:  # the discriminator's E[sign(D(x))] on its training images and on held-out ones
         assert len(row) == 10 and all(-1 <= float(v) <= 1 for v in row[8:])
     assert "on its 256 training images and on 256 train-split images it never saw" in out
+    stabilizers.main(["--small-data", "--spectral-norm", "--steps", "2", "--chunk", "2", "--n", "40",
+                      "--images", "256", "--policies", "translation"])
+    out = capsys.readouterr().out
+    assert "DCGAN, spectral-norm discriminator, on 256 Fashion-MNIST images, 2 steps" in out
+    assert [r[0] for r in table_rows(out, "variant")] == ["no augmentation", "DiffAugment (translation)", "ADA"]
+
+
+def test_the_small_data_variants_differ_in_augmentation_only():
+    from bench import stabilizers
+    from keras_gans.networks.spectral_norm import SpectralConv2D
+
+    for spectral_norm in (False, True):
+        variants = stabilizers.small_data_variants(("translation",), spectral_norm=spectral_norm)
+        gans = {name: stabilizers.build(kw, precision="float32") for name, kw in variants.items()}
+        assert [g.augment for g in gans.values()] == [None, "translation", "ada"]
+        for gan in gans.values():
+            layers = [type(layer) for layer in gan.discriminator.layers]
+            assert (SpectralConv2D in layers) == spectral_norm
+            assert any("BatchNormalization" in t.__name__ for t in layers) != spectral_norm
 
 
 def test_real_sign_scores_the_discriminator_and_leaves_its_state_as_it_was():
