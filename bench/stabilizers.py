@@ -57,6 +57,8 @@ def small_data_variants(policies=SMALL_DATA_POLICIES, spectral_norm=False):
     if spectral_norm:
         variants = {name: {**kw, "spectral_norm": True} for name, kw in variants.items()}
     return variants
+
+
 BATCH = 64
 
 
