@@ -194,8 +194,8 @@ def main(argv=None):
         for policy in policies:
             check_augment(policy)
         score_at = [int(s) for s in args.score_at.split(",") if s.strip()]
-        rows = run(small_data_variants(policies, args.spectral_norm), images, args.n, steps=args.steps, chunk=args.chunk,
-                   score_at=score_at, precision=precision, held_out=held_out)
+        rows = run(small_data_variants(policies, args.spectral_norm), images, args.n, steps=args.steps,
+                   chunk=args.chunk, score_at=score_at, precision=precision, held_out=held_out)
         networks = "DCGAN, spectral-norm discriminator," if args.spectral_norm else "DCGAN"
         title = (f"{networks} on {len(images)} Fashion-MNIST images, {args.steps} steps of batch {BATCH} each, "
                  f"{precision} (FCD etc.: kg.metrics.evaluate, n={args.n}, zoo classifier features)")
