@@ -62,10 +62,18 @@ def small_data_variants(policies=SMALL_DATA_POLICIES, spectral_norm=False):
 BATCH = 64
 
 
-def build(kwargs, precision="auto"):
+def build(kwargs, precision="auto", d_width=None):
+    """The variant's DCGAN, compiled; ``d_width`` widens (or narrows) its discriminator only."""
     import keras_gans as kg
     from bench.train_throughput import LATENT, WIDTH
+    from keras_gans.models.gan import check_precision
 
+    if d_width is not None:
+        sn = bool(kwargs.get("spectral_norm", False))
+        precision = check_precision(precision)
+        kwargs = {**kwargs, "discriminator": kg.networks.dcgan_discriminator(
+            (28, 28, 1), width=d_width, normalization=None if sn else "batch",
+            dtype=None if precision == "float32" else precision, spectral_norm=sn)}
     gan = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=0, precision=precision, **kwargs)
     gan.compile()
     return gan
@@ -104,7 +112,7 @@ def real_sign(gan, images, batch=BATCH):
 
 
 def run(variants, images, n, seconds=None, steps=None, chunk=200, score_at=(), precision="auto",
-        held_out=None):
+        held_out=None, d_width=None):
     """Train every variant to the same budget (seconds, or steps) in turns; Markdown rows.
 
     With a step budget, ``score_at`` lists earlier step counts at which every
@@ -112,12 +120,13 @@ def run(variants, images, n, seconds=None, steps=None, chunk=200, score_at=(), p
     one run shows how the comparison moves with the budget. With
     ``held_out`` images (never trained on), each row adds ``real_sign`` on
     the training images and on those: the gap between the two is how far
-    the discriminator has memorized its training set.
+    the discriminator has memorized its training set. ``d_width`` gives
+    every variant a discriminator of that width (the generator keeps width 32).
     """
     import keras_gans as kg
     from bench.train_throughput import pipeline, timed_fit
 
-    runs = {name: {"gan": build(kw, precision), "seconds": 0.0, "steps": 0} for name, kw in variants.items()}
+    runs = {name: {"gan": build(kw, precision, d_width), "seconds": 0.0, "steps": 0} for name, kw in variants.items()}
     for r in runs.values():
         r["ds"] = pipeline("images", BATCH, images, None)
     extractor = kg.zoo.classifier_extractor()
@@ -167,6 +176,8 @@ def main(argv=None):
                    help="--small-data: comma-separated earlier step counts at which every variant is scored too")
     p.add_argument("--spectral-norm", action="store_true",
                    help="--small-data: every variant's discriminator spectrally normalized (no batch norm)")
+    p.add_argument("--d-width", type=int, default=None,
+                   help="--small-data: every variant's discriminator width (default 32, the generator's)")
     p.add_argument("--precision", default="auto",
                    help="every variant's precision (default auto: what this machine computes fastest)")
     p.add_argument("--images", type=int, default=None, help="use only this many train images (tests)")
@@ -195,8 +206,11 @@ def main(argv=None):
             check_augment(policy)
         score_at = [int(s) for s in args.score_at.split(",") if s.strip()]
         rows = run(small_data_variants(policies, args.spectral_norm), images, args.n, steps=args.steps,
-                   chunk=args.chunk, score_at=score_at, precision=precision, held_out=held_out)
+                   chunk=args.chunk, score_at=score_at, precision=precision, held_out=held_out,
+                   d_width=args.d_width)
         networks = "DCGAN, spectral-norm discriminator," if args.spectral_norm else "DCGAN"
+        if args.d_width:
+            networks += f" (discriminator width {args.d_width})"
         title = (f"{networks} on {len(images)} Fashion-MNIST images, {args.steps} steps of batch {BATCH} each, "
                  f"{precision} (FCD etc.: kg.metrics.evaluate, n={args.n}, zoo classifier features)")
         print(title)
