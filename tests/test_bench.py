@@ -86,6 +86,9 @@ def test_stabilizers_bench_prints_the_ablation_and_the_small_data_tables(capsys)
     out = capsys.readouterr().out
     assert "DCGAN, spectral-norm discriminator, on 256 Fashion-MNIST images, 2 steps" in out
     assert [r[0] for r in table_rows(out, "variant")] == ["no augmentation", "DiffAugment (translation)", "ADA"]
+    stabilizers.main(["--small-data", "--d-width", "64", "--steps", "2", "--chunk", "2", "--n", "40",
+                      "--images", "256", "--policies", "translation"])
+    assert "DCGAN (discriminator width 64) on 256 Fashion-MNIST images" in capsys.readouterr().out
 
 
 def test_the_small_data_variants_differ_in_augmentation_only():
@@ -97,6 +100,17 @@ def test_the_small_data_variants_differ_in_augmentation_only():
         gans = {name: stabilizers.build(kw, precision="float32") for name, kw in variants.items()}
         assert [g.augment for g in gans.values()] == [None, "translation", "ada"]
         for gan in gans.values():
+            layers = [type(layer) for layer in gan.discriminator.layers]
+            assert (SpectralConv2D in layers) == spectral_norm
+            assert any("BatchNormalization" in t.__name__ for t in layers) != spectral_norm
+        # --d-width: a wider discriminator of the same kind, the generator as it was
+        wide = {name: stabilizers.build(kw, precision="float32", d_width=64) for name, kw in variants.items()}
+        for name, gan in wide.items():
+            narrow = gans[name]
+            assert gan.augment == narrow.augment
+            assert gan.generator.count_params() == narrow.generator.count_params()
+            assert [v.shape for v in gan.discriminator.trainable_variables][0][-1] == 64
+            assert gan.discriminator.count_params() > 3 * narrow.discriminator.count_params()
             layers = [type(layer) for layer in gan.discriminator.layers]
             assert (SpectralConv2D in layers) == spectral_norm
             assert any("BatchNormalization" in t.__name__ for t in layers) != spectral_norm
