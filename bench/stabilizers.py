@@ -15,7 +15,8 @@ DiffAugment vs ADA, each for the same number of steps (``--steps``);
 ``--policies`` lists the DiffAugment policies compared there (one row each),
 ``--score-at`` earlier step counts at which every variant is scored too,
 ``--spectral-norm`` gives every variant the spectral-norm discriminator
-(``spectral_norm=True``: no batch norm). Its
+(``spectral_norm=True``: no batch norm), ``--d-width`` a discriminator of
+that width (the generator keeps width 32). Its
 rows add the discriminator's ``E[sign(D(x))]`` (ADA's ``r_t``) on the 6,000
 training images and on the next 6,000 of the permutation, which no variant
 trains on: where the first is well above the second, the discriminator has
