@@ -16,7 +16,7 @@ DiffAugment vs ADA, each for the same number of steps (``--steps``);
 ``--score-at`` earlier step counts at which every variant is scored too,
 ``--spectral-norm`` gives every variant the spectral-norm discriminator
 (``spectral_norm=True``: no batch norm), ``--d-width`` a discriminator of
-that width (the generator keeps width 32). Its
+that width (the generator keeps width 32), ``--no-ada`` leaves ADA out. Its
 rows add the discriminator's ``E[sign(D(x))]`` (ADA's ``r_t``) on the 6,000
 training images and on the next 6,000 of the permutation, which no variant
 trains on: where the first is well above the second, the discriminator has
@@ -46,15 +46,17 @@ ABLATION = {
 SMALL_DATA_POLICIES = ("translation,cutout,color",)
 
 
-def small_data_variants(policies=SMALL_DATA_POLICIES, spectral_norm=False):
+def small_data_variants(policies=SMALL_DATA_POLICIES, spectral_norm=False, ada=True):
     """name -> constructor arguments of the small-data comparison: none, each DiffAugment policy, ADA.
 
-    ``spectral_norm=True`` gives every variant the spectral-norm discriminator.
+    ``spectral_norm=True`` gives every variant the spectral-norm discriminator;
+    ``ada=False`` leaves ADA out.
     """
     variants = {"no augmentation": {}}
     for policy in policies:
         variants[f"DiffAugment ({policy})"] = {"augment": policy}
-    variants["ADA"] = {"augment": "ada", "ada_kimg": 100}
+    if ada:
+        variants["ADA"] = {"augment": "ada", "ada_kimg": 100}
     if spectral_norm:
         variants = {name: {**kw, "spectral_norm": True} for name, kw in variants.items()}
     return variants
@@ -177,6 +179,7 @@ def main(argv=None):
                    help="--small-data: comma-separated earlier step counts at which every variant is scored too")
     p.add_argument("--spectral-norm", action="store_true",
                    help="--small-data: every variant's discriminator spectrally normalized (no batch norm)")
+    p.add_argument("--no-ada", action="store_true", help="--small-data: leave the ADA variant out")
     p.add_argument("--d-width", type=int, default=None,
                    help="--small-data: every variant's discriminator width (default 32, the generator's)")
     p.add_argument("--precision", default="auto",
@@ -206,7 +209,7 @@ def main(argv=None):
         for policy in policies:
             check_augment(policy)
         score_at = [int(s) for s in args.score_at.split(",") if s.strip()]
-        rows = run(small_data_variants(policies, args.spectral_norm), images, args.n, steps=args.steps,
+        rows = run(small_data_variants(policies, args.spectral_norm, ada=not args.no_ada), images, args.n, steps=args.steps,
                    chunk=args.chunk, score_at=score_at, precision=precision, held_out=held_out,
                    d_width=args.d_width)
         networks = "DCGAN, spectral-norm discriminator," if args.spectral_norm else "DCGAN"

@@ -87,8 +87,10 @@ def test_stabilizers_bench_prints_the_ablation_and_the_small_data_tables(capsys)
     assert "DCGAN, spectral-norm discriminator, on 256 Fashion-MNIST images, 2 steps" in out
     assert [r[0] for r in table_rows(out, "variant")] == ["no augmentation", "DiffAugment (translation)", "ADA"]
     stabilizers.main(["--small-data", "--d-width", "64", "--steps", "2", "--chunk", "2", "--n", "40",
-                      "--images", "256", "--policies", "translation"])
-    assert "DCGAN (discriminator width 64) on 256 Fashion-MNIST images" in capsys.readouterr().out
+                      "--images", "256", "--policies", "translation", "--no-ada"])
+    out = capsys.readouterr().out
+    assert "DCGAN (discriminator width 64) on 256 Fashion-MNIST images" in out
+    assert [r[0] for r in table_rows(out, "variant")] == ["no augmentation", "DiffAugment (translation)"]
 
 
 def test_the_small_data_variants_differ_in_augmentation_only():
