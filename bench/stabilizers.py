@@ -129,7 +129,8 @@ def run(variants, images, n, seconds=None, steps=None, chunk=200, score_at=(), p
     import keras_gans as kg
     from bench.train_throughput import pipeline, timed_fit
 
-    runs = {name: {"gan": build(kw, precision, d_width), "seconds": 0.0, "steps": 0} for name, kw in variants.items()}
+    runs = {name: {"gan": build(kw, precision, d_width), "seconds": 0.0, "steps": 0}
+            for name, kw in variants.items()}
     for r in runs.values():
         r["ds"] = pipeline("images", BATCH, images, None)
     extractor = kg.zoo.classifier_extractor()
@@ -209,9 +210,9 @@ def main(argv=None):
         for policy in policies:
             check_augment(policy)
         score_at = [int(s) for s in args.score_at.split(",") if s.strip()]
-        rows = run(small_data_variants(policies, args.spectral_norm, ada=not args.no_ada), images, args.n, steps=args.steps,
-                   chunk=args.chunk, score_at=score_at, precision=precision, held_out=held_out,
-                   d_width=args.d_width)
+        variants = small_data_variants(policies, args.spectral_norm, ada=not args.no_ada)
+        rows = run(variants, images, args.n, steps=args.steps, chunk=args.chunk, score_at=score_at,
+                   precision=precision, held_out=held_out, d_width=args.d_width)
         networks = "DCGAN, spectral-norm discriminator," if args.spectral_norm else "DCGAN"
         if args.d_width:
             networks += f" (discriminator width {args.d_width})"

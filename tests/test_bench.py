@@ -111,7 +111,7 @@ def test_the_small_data_variants_differ_in_augmentation_only():
             narrow = gans[name]
             assert gan.augment == narrow.augment
             assert gan.generator.count_params() == narrow.generator.count_params()
-            assert [v.shape for v in gan.discriminator.trainable_variables][0][-1] == 64
+            assert gan.discriminator.trainable_variables[0].shape[-1] == 64  # the first conv's filters
             assert gan.discriminator.count_params() > 3 * narrow.discriminator.count_params()
             layers = [type(layer) for layer in gan.discriminator.layers]
             assert (SpectralConv2D in layers) == spectral_norm
