@@ -69,14 +69,11 @@ def build(kwargs, precision="auto", d_width=None):
     """The variant's DCGAN, compiled; ``d_width`` widens (or narrows) its discriminator only."""
     import keras_gans as kg
     from bench.train_throughput import LATENT, WIDTH
-    from keras_gans.models.gan import check_precision
 
     if d_width is not None:
-        sn = bool(kwargs.get("spectral_norm", False))
-        precision = check_precision(precision)
-        kwargs = {**kwargs, "discriminator": kg.networks.dcgan_discriminator(
-            (28, 28, 1), width=d_width, normalization=None if sn else "batch",
-            dtype=None if precision == "float32" else precision, spectral_norm=sn)}
+        # the discriminator DCGAN builds at that width (its normalization, dtype and spectral norm)
+        wide = kg.models.DCGAN(latent_dim=LATENT, width=d_width, seed=0, precision=precision, **kwargs)
+        kwargs = {**kwargs, "discriminator": wide.discriminator}
     gan = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=0, precision=precision, **kwargs)
     gan.compile()
     return gan
