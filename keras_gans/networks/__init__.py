@@ -10,7 +10,7 @@ from keras_gans.networks.cgan import cgan_discriminator, cgan_generator
 from keras_gans.networks.cyclegan import cyclegan_discriminator, cyclegan_generator
 from keras_gans.networks.dcgan import dcgan_discriminator, dcgan_generator, upsampling_plan
 from keras_gans.networks.pix2pix import pix2pix_discriminator, pix2pix_generator
-from keras_gans.networks.layers import InstanceNormalization, ReflectionPadding2D
+from keras_gans.networks.layers import BatchNormalization, InstanceNormalization, ReflectionPadding2D
 from keras_gans.networks.spectral_norm import SpectralConv2D, SpectralDense
 from keras_gans.networks.vaegan import vaegan_discriminator, vaegan_encoder
 
@@ -26,6 +26,7 @@ __all__ = [
     "biggan_generator", "biggan_discriminator",
     "ReflectionPadding2D",
     "InstanceNormalization",
+    "BatchNormalization",
     "SpectralConv2D",
     "SpectralDense",
 ]

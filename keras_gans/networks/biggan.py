@@ -50,6 +50,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from keras_gans.networks.layers import BatchNormalization
 from keras_gans.networks.spectral_norm import SpectralConv2D, SpectralDense
 
 _KERNEL_INIT = "orthogonal"
@@ -223,7 +224,7 @@ def _conditional_bn(x, condition, spectral_norm, dtype, name):
     """Batch norm without affine terms, then ``x * (1 + W_g c) + W_b c`` (BigGAN's ccbn)."""
     _, dense = _layers(spectral_norm)
     channels = int(x.shape[-1])
-    x = layers.BatchNormalization(
+    x = BatchNormalization(
         center=False, scale=False, momentum=0.9, epsilon=1e-5, dtype=dtype, name=f"{name}_bn"
     )(x)
     gain = dense(channels, use_bias=False, kernel_initializer=_KERNEL_INIT, dtype=dtype, name=f"{name}_gain")(condition)
@@ -342,7 +343,7 @@ def biggan_generator(
         x = layers.Add(dtype=dtype, name=block)([h, shortcut])
         if side == attention:
             x = self_attention(x, spectral_norm, dtype, "attention")
-    x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype, name="out_bn")(x)
+    x = BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype, name="out_bn")(x)
     x = layers.ReLU(dtype=dtype, name="out_relu")(x)
     x = _conv(spectral_norm, channels, 3, dtype, "out_conv")(x)
     images = layers.Activation("tanh", dtype="float32", name="images")(x)

@@ -20,6 +20,7 @@ image shape       generator    discriminator
 import keras
 from keras import layers
 
+from keras_gans.networks.layers import BatchNormalization
 from keras_gans.networks.spectral_norm import SpectralConv2D, SpectralDense
 
 
@@ -62,7 +63,7 @@ def upsampling_plan(image_shape):
 
 def _norm(kind, dtype, name):
     if kind == "batch":
-        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)
+        return BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)
     if kind == "layer":
         # Layer norm as in WGAN-GP (Ba et al.): statistics over all of C, H, W
         # of each example, a learned scale and offset per channel. One group

@@ -1,6 +1,6 @@
 """Layers the default networks need beyond core Keras.
 
-Both layers are registered as serializable (package ``keras_gans``), so models
+The layers are registered as serializable (package ``keras_gans``), so models
 that use them save to ``.keras`` files and load back after ``import
 keras_gans``. They use only ops that TFLite has as builtins (``MIRROR_PAD``,
 ``MEAN``, ``RSQRT``...), so networks built with them export without the Flex
@@ -157,3 +157,76 @@ class InstanceNormalization(keras.layers.Layer):
             "center": self.center,
             "scale": self.scale,
         }
+
+
+@keras.saving.register_keras_serializable(package="keras_gans")
+class BatchNormalization(keras.layers.BatchNormalization):
+    """``keras.layers.BatchNormalization`` whose training pass is one fused kernel.
+
+    Same arguments, weights, config and results as the Keras layer; only how
+    a training call computes them differs. Keras 3 normalizes with separate
+    ops (moments, then the affine transform, in float32 under mixed
+    precision); on the TensorFlow backend this layer computes the batch
+    statistics, the normalized output and, in the backward pass, all three
+    gradients with TensorFlow's fused batch-norm kernels, which take bfloat16
+    or float16 activations directly (statistics in float32). The moving
+    averages are updated as Keras does, from the biased batch variance.
+    Inference calls are the Keras layer's own, so exported graphs hold the
+    same ops. The class keeps the Keras name on purpose: weight files
+    (``.weights.h5``) address layers by their class name, so files written by
+    networks built with ``keras.layers.BatchNormalization`` load into networks
+    built with this layer, and back.
+
+    Calls the fused kernel cannot serve fall back to the Keras computation:
+    another backend, inputs that are not 4-D channels-last, a mask,
+    ``synchronized=True``, ``renorm=True``, a frozen layer and float64.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(3.0, 2.0, (8, 4, 4, 2)).astype("float32")
+        >>> y = BatchNormalization()(x, training=True).numpy()
+        >>> bool(abs(y.mean(axis=(0, 1, 2))).max() < 1e-5)
+        True
+    """
+
+    def _fusable(self, inputs, training, mask):
+        return (
+            training
+            and self.trainable
+            and mask is None
+            and keras.backend.backend() == "tensorflow"
+            and len(inputs.shape) == 4
+            and self.axis in (-1, 3)
+            and not self.synchronized
+            and not self.renorm
+            and keras.backend.standardize_dtype(inputs.dtype) in ("float32", "bfloat16", "float16")
+        )
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fusable(inputs, training, mask):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        channels = inputs.shape[-1]
+        gamma = self.gamma.value if self.scale else tf.ones([channels], "float32")
+        beta = self.beta.value if self.center else tf.zeros([channels], "float32")
+        outputs, mean, variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
+            x=inputs,
+            scale=tf.cast(gamma, "float32"),
+            offset=tf.cast(beta, "float32"),
+            mean=tf.zeros([0], "float32"),
+            variance=tf.zeros([0], "float32"),
+            epsilon=self.epsilon,
+            is_training=True,
+            data_format="NHWC",
+        )
+        # The kernel's batch variance is Bessel-corrected; Keras tracks the
+        # biased one (0 for a single value, where the corrected one is not
+        # defined).
+        count = tf.cast(tf.reduce_prod(tf.shape(inputs)[:3]), "float32")
+        variance = tf.where(count > 1.0, variance * ((count - 1.0) / tf.maximum(count, 1.0)), 0.0)
+        mean, variance = tf.stop_gradient(mean), tf.stop_gradient(variance)
+        momentum = self.momentum
+        self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
+        self.moving_variance.assign(self.moving_variance * momentum + variance * (1.0 - momentum))
+        return ops.cast(outputs, self.compute_dtype)

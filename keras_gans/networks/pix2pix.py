@@ -32,8 +32,8 @@ paper's batch normalization computes at its batch size of 1, and since the
 paper also normalizes with the test batch's statistics at test time, it is
 its behaviour at inference as well; it never mixes a batch's examples, so the
 discriminator scores real and generated pairs in one call. ``"batch"`` is
-``keras.layers.BatchNormalization`` (moving statistics at inference), for
-larger batches. Dropout runs in training only (the paper keeps it at test
+batch normalization (``kg.networks.BatchNormalization``: moving statistics
+at inference), for larger batches. Dropout runs in training only (the paper keeps it at test
 time as the generator's noise; here inference is deterministic, which
 exports and ``translate`` rely on).
 
@@ -62,7 +62,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_gans.networks.layers import InstanceNormalization, ReflectionPadding2D
+from keras_gans.networks.layers import BatchNormalization, InstanceNormalization, ReflectionPadding2D
 from keras_gans.networks.spectral_norm import SpectralConv2D
 
 #: The ``normalization`` values the builders take.
@@ -156,7 +156,7 @@ def _normalize(x, normalization, dtype, name):
     if normalization == "instance":
         return InstanceNormalization(center=True, scale=True, dtype=dtype, name=name)(x)
     if normalization == "batch":
-        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)(x)
+        return BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)(x)
     return x
 
 
