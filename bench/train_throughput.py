@@ -28,6 +28,11 @@ its ratio to the reference and to ours with the defaults:
   (what it resolves to here is printed above the table).
 - ``steps``: ``compile(steps_per_execution=5)``; ``jit``: ``jit_compile=True``;
   ``reuse_fakes``: one generator pass per step.
+- ``keras_bn`` / ``ref_keras_bn``: ours / the reference on the same networks
+  with ``keras.layers.BatchNormalization`` in place of
+  ``kg.networks.BatchNormalization`` (same layer, unfused training pass):
+  what the fused kernel is worth to each loop (families without batch norm
+  skip the rows).
 
 The CPU model and the flags that decide ``precision="auto"`` are printed
 above the table: per-step figures depend on them.
@@ -74,7 +79,7 @@ from bench.references.wgan_gp import ReferenceWGANGP  # noqa: E402
 LATENT, WIDTH = 64, 32  # the Fashion-MNIST zoo recipes' sizes
 #: matmul FLOP/s per dtype ("float32", "bfloat16"), measured beside the DCGAN timings
 PEAKS = {"float32": [], "bfloat16": []}
-LEVERS = {  # flag name: (row name, constructor overrides, compile arguments)
+LEVERS = {  # flag name: (row name, constructor overrides, compile arguments or None)
     "two_calls": ("ours two D calls", {"unfused": True}, {}),
     "sn": ("ours spectral_norm (1 D call)", {"spectral_norm": True}, {}),
     "sn_two_calls": ("ours spectral_norm, two D calls", {"spectral_norm": True, "unfused": True}, {}),
@@ -84,6 +89,8 @@ LEVERS = {  # flag name: (row name, constructor overrides, compile arguments)
     "bf16": ("ours mixed_bfloat16", {"precision": "mixed_bfloat16"}, {}),
     "f32": ("ours float32", {"precision": "float32"}, {}),
     "auto": ("ours precision='auto'", {"precision": "auto"}, {}),
+    "keras_bn": ("ours, Keras batch norm", {"keras_bn": True}, {}),
+    "ref_keras_bn": ("reference, Keras batch norm", {"reference_keras_bn": True}, None),
 }
 
 
@@ -96,13 +103,47 @@ def two_calls(cls):
     return type(f"{cls.__name__}TwoCalls", (cls,), {"fuses_discriminator": lambda self, network=None: False})
 
 
-def make_pair(family, seed=0, unfused=False, **overrides):
+def keras_batch_norm(network):
+    """A copy of ``network`` (same weights) with ``keras.layers.BatchNormalization``
+    wherever it has ``kg.networks.BatchNormalization``; ``None`` if it has none."""
+    if not any(isinstance(layer, kg.networks.BatchNormalization) for layer in network.layers):
+        return None
+
+    def swap(layer):
+        cls = type(layer)
+        if isinstance(layer, kg.networks.BatchNormalization):
+            cls = keras.layers.BatchNormalization
+        return cls.from_config(layer.get_config())
+
+    clone = keras.models.clone_model(network, clone_function=swap)
+    clone.set_weights(network.get_weights())
+    return clone
+
+
+def make_pair(family, seed=0, unfused=False, keras_bn=False, reference_keras_bn=False, _nets=None, **overrides):
     """``(ours, reference, batch_size, images_per_step, data_kind)`` on the same networks.
 
     ``overrides`` (constructor arguments such as ``precision`` or
     ``reuse_fakes``) rebuild ours with fresh default networks and no
     reference; ``unfused=True`` rebuilds it with two discriminator calls.
+    ``keras_bn=True`` gives ours, and ``reference_keras_bn=True`` the
+    reference (in the first place), on the same networks with Keras' own batch
+    norm layer; ``None`` where the networks have no batch norm. ``_nets``
+    maps each network before the reference gets it.
     """
+    _nets = _nets or (lambda net: net)
+    if keras_bn or reference_keras_bn:
+        ours = make_pair(family, seed)[0]
+        if all(keras_batch_norm(getattr(ours, key)) is None for key in ours.network_keys):
+            return None, None, None, None, None
+        if reference_keras_bn:
+            return make_pair(family, seed, _nets=lambda net: keras_batch_norm(net) or net)[1], None, None, None, None
+        swapped = {key: keras_batch_norm(getattr(ours, key)) or getattr(ours, key) for key in ours.network_keys}
+        config = {**ours.get_config(), **{k: keras.saving.serialize_keras_object(v) for k, v in swapped.items()}}
+        model = type(ours).from_config(config)
+        for key, net in swapped.items():  # a config carries no weights
+            getattr(model, key).set_weights(net.get_weights())
+        return model, None, None, None, None
     if overrides or unfused:
         ours = make_pair(family, seed)[0]
         config = {**ours.get_config(), **overrides}
@@ -113,24 +154,24 @@ def make_pair(family, seed=0, unfused=False, **overrides):
     if family == "dcgan":
         ours = kg.models.DCGAN(latent_dim=LATENT, width=WIDTH, seed=seed)
         ref = ReferenceDCGAN(
-            kg.networks.dcgan_discriminator((28, 28, 1), width=WIDTH),
-            kg.networks.dcgan_generator(LATENT, (28, 28, 1), width=WIDTH), LATENT,
+            _nets(kg.networks.dcgan_discriminator((28, 28, 1), width=WIDTH)),
+            _nets(kg.networks.dcgan_generator(LATENT, (28, 28, 1), width=WIDTH)), LATENT,
         )
         ref.compile(_adam(), _adam(), keras.losses.BinaryCrossentropy(from_logits=True))
         return ours, ref, 64, 64, "images"
     if family == "cgan":
         ours = kg.models.ConditionalGAN(latent_dim=LATENT, width=WIDTH, seed=seed)
         ref = ReferenceConditionalGAN(
-            kg.networks.cgan_discriminator((28, 28, 1), width=WIDTH),
-            kg.networks.cgan_generator(LATENT, (28, 28, 1), width=WIDTH), LATENT,
+            _nets(kg.networks.cgan_discriminator((28, 28, 1), width=WIDTH)),
+            _nets(kg.networks.cgan_generator(LATENT, (28, 28, 1), width=WIDTH)), LATENT,
         )
         ref.compile(_adam(), _adam(), keras.losses.BinaryCrossentropy(from_logits=True))
         return ours, ref, 64, 64, "labelled"
     if family == "wgan_gp":
         ours = kg.models.WGANGP(latent_dim=LATENT, width=WIDTH, critic_steps=5, seed=seed)
         ref = ReferenceWGANGP(
-            kg.networks.dcgan_discriminator((28, 28, 1), width=WIDTH, normalization=None),
-            kg.networks.dcgan_generator(LATENT, (28, 28, 1), width=WIDTH), LATENT,
+            _nets(kg.networks.dcgan_discriminator((28, 28, 1), width=WIDTH, normalization=None)),
+            _nets(kg.networks.dcgan_generator(LATENT, (28, 28, 1), width=WIDTH)), LATENT,
             discriminator_extra_steps=5,
         )
         ref.compile(_adam(1e-4, 0.0, 0.9), _adam(1e-4, 0.0, 0.9))
@@ -139,7 +180,7 @@ def make_pair(family, seed=0, unfused=False, **overrides):
         kw = dict(image_shape=(28, 28, 1), width=16, n_blocks=3, seed=seed)
         ours = kg.models.CycleGAN(**kw)
         nets = kg.models.CycleGAN(**kw)
-        ref = ReferenceCycleGAN(nets.generator, nets.generator_ba, nets.discriminator_a, nets.discriminator)
+        ref = ReferenceCycleGAN(*map(_nets, (nets.generator, nets.generator_ba, nets.discriminator_a, nets.discriminator)))
         ref.compile(*[_adam() for _ in range(4)])
         return ours, ref, 16, 32, "unpaired"
     raise ValueError(f"unknown family {family!r}")
@@ -272,10 +313,14 @@ def throughput(families, rounds, steps, images, labels, variants=()):
             if family == "cyclegan" and "reuse_fakes" in init:
                 continue  # CycleGAN always reuses its translations
             extra = make_pair(family, **init)[0]
+            if extra is None:
+                continue  # no batch norm in these networks: the row would repeat another
             if init.get("unfused") and not kg.models.GAN.fuses_discriminator(extra):
                 continue  # two calls by default already: the row would repeat another
-            extra.compile(**compile_kwargs)
-            models[name] = (extra, pipeline(kind, b_ours, images, labels))
+            if compile_kwargs is not None:  # None: a reference, compiled already
+                extra.compile(**compile_kwargs)
+            b_extra = b_ref if init.get("reference_keras_bn") else b_ours
+            models[name] = (extra, pipeline(kind, b_extra, images, labels))
         for model, ds in models.values():  # warm-up: trace and build
             timed_fit(model, ds, max(2, steps // 4))
         times = {k: [] for k in models}

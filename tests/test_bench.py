@@ -43,6 +43,37 @@ def test_train_throughput_prints_step_and_end_to_end_tables_and_the_ceiling(caps
     assert 0 < float(share) <= 100
 
 
+def _norm_types(model, keys):
+    return {type(layer) for key in keys for layer in getattr(model, key).layers if "Normalization" in type(layer).__name__}
+
+
+def test_keras_bn_levers_swap_only_the_batch_norm_layer():
+    import keras
+    import numpy as np
+
+    ours, ref = train_throughput.make_pair("wgan_gp")[:2]
+    swapped = train_throughput.make_pair("wgan_gp", keras_bn=True)[0]
+    ref_swapped = train_throughput.make_pair("wgan_gp", reference_keras_bn=True)[0]
+    keys = ("generator", "discriminator")
+    assert _norm_types(ours, keys) == _norm_types(ref, keys) == {kg.networks.BatchNormalization}
+    assert _norm_types(swapped, keys) == _norm_types(ref_swapped, keys) == {keras.layers.BatchNormalization}
+    assert type(ref_swapped) is type(ref) and ref_swapped.compiled
+    for key in keys:
+        for model in (swapped, ref_swapped):
+            a, b = getattr(ours, key), getattr(model, key)
+            assert [type(x).__name__ for x in a.layers] == [type(x).__name__ for x in b.layers]
+    # The copy keeps the weights: same outputs, in inference and in training.
+    copy = train_throughput.keras_batch_norm(ours.generator)
+    for wa, wb in zip(ours.generator.get_weights(), copy.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    z = np.random.default_rng(0).normal(size=(8, ours.latent_dim)).astype("float32")
+    for training in (False, True):
+        np.testing.assert_allclose(copy(z, training=training).numpy(), ours.generator(z, training=training).numpy(),
+                                   atol=1e-5)
+    # CycleGAN's networks have no batch norm: no row.
+    assert train_throughput.make_pair("cyclegan", keras_bn=True)[0] is None
+
+
 def test_data_pipeline_compares_autotune_on_and_off(capsys):
     data_pipeline.main(["--batches", "3", "--epochs", "2", "--rounds", "1", "--teardown", "0.3"])
     out = capsys.readouterr().out
