@@ -8,6 +8,7 @@ delegate.
 """
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -205,8 +206,6 @@ class BatchNormalization(keras.layers.BatchNormalization):
     def call(self, inputs, training=None, mask=None):
         if not self._fusable(inputs, training, mask):
             return super().call(inputs, training=training, mask=mask)
-        import tensorflow as tf
-
         channels = inputs.shape[-1]
         gamma = self.gamma.value if self.scale else tf.ones([channels], "float32")
         beta = self.beta.value if self.center else tf.zeros([channels], "float32")

@@ -162,12 +162,13 @@ def test_fused_batch_norm_trains_like_keras_batch_norm(affine):
     np.testing.assert_array_equal(fused(x[0], training=False).numpy(), keras_bn(x[0], training=False).numpy())
 
 
-def test_fused_batch_norm_under_mixed_bfloat16_matches_keras_and_keeps_float32_weights():
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_fused_batch_norm_under_mixed_precision_matches_keras_and_keeps_float32_weights(policy):
     x = rand((2, 8, 5, 5, 3), seed=3, loc=50.0, scale=20.0)
     weights = rand((8, 5, 5, 3), seed=4)
-    keras_bn, fused = _bn_pair("mixed_bfloat16")
+    keras_bn, fused = _bn_pair(policy)
     expected, got = _train_calls(keras_bn, x, weights, 2), _train_calls(fused, x, weights, 2)
-    assert keras.backend.standardize_dtype(fused(x[0], training=True).dtype) == "bfloat16"
+    assert keras.backend.standardize_dtype(fused(x[0], training=True).dtype) == policy.split("_")[1]
     assert {keras.backend.standardize_dtype(w.dtype) for w in fused.weights} == {"float32"}
     for e, g in zip(expected, got):
         assert np.isfinite(g).all()
