@@ -178,6 +178,9 @@ class BatchNormalization(keras.layers.BatchNormalization):
     networks built with ``keras.layers.BatchNormalization`` load into networks
     built with this layer, and back.
 
+    Non-finite inputs give NaN outputs, as with Keras' ops (a diverged run's
+    losses turn NaN, which ``kg.callbacks.StopOnNaN`` stops on).
+
     Calls the fused kernel cannot serve fall back to the Keras computation:
     another backend, inputs that are not 4-D channels-last, a mask,
     ``synchronized=True``, ``renorm=True``, a frozen layer and float64.
@@ -228,4 +231,11 @@ class BatchNormalization(keras.layers.BatchNormalization):
         momentum = self.momentum
         self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
         self.moving_variance.assign(self.moving_variance * momentum + variance * (1.0 - momentum))
+        # A NaN input must reach the loss, as it does through Keras' ops. In
+        # a traced graph on CPU, the oneDNN rewrite of this kernel with the
+        # layers after it (a ReLU, then a transposed convolution, as in the
+        # DCGAN generator) turns NaN into 0, so a diverged run would train on
+        # with finite losses. 0 * mean is NaN wherever a channel saw a NaN or
+        # an infinity; adding it keeps the NaN.
+        outputs = outputs + tf.cast(0.0 * mean, outputs.dtype)
         return ops.cast(outputs, self.compute_dtype)

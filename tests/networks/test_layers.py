@@ -253,3 +253,19 @@ def test_weight_files_move_between_keras_and_fused_batch_norm_networks(tmp_path)
     back.load_weights(tmp_path / "fused.weights.h5")
     x = rand((2, 4, 4, 2), seed=9)
     np.testing.assert_array_equal(back(x).numpy(), source(x).numpy())
+
+
+def test_fused_batch_norm_passes_nan_on_in_traced_graphs_as_keras_does():
+    # In a traced graph oneDNN fuses the kernel with the ReLU after it, and
+    # that kernel maps NaN to 0: a diverged generator would give finite losses.
+    # The DCGAN generator's first block: dense, reshape, batch norm, ReLU, convolution.
+    layers = keras.layers
+    inputs = keras.Input((16,))
+    x = layers.Reshape((7, 7, 16))(layers.Dense(7 * 7 * 16, use_bias=False)(inputs))
+    x = layers.ReLU()(BatchNormalization()(x))
+    model = keras.Model(inputs, layers.Conv2DTranspose(8, 4, strides=2, padding="same", use_bias=False)(x))
+    kernel = model.layers[1].kernel
+    kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+    y = tf.function(lambda t: model(t, training=True))(rand((8, 16), seed=10))
+    assert np.isnan(y.numpy()).all()
+    assert np.isnan(model.layers[3].moving_mean.numpy()).all()
