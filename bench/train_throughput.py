@@ -134,11 +134,12 @@ def make_pair(family, seed=0, unfused=False, keras_bn=False, reference_keras_bn=
     _nets = _nets or (lambda net: net)
     if keras_bn or reference_keras_bn:
         ours = make_pair(family, seed)[0]
-        if all(keras_batch_norm(getattr(ours, key)) is None for key in ours.network_keys):
+        copies = {key: keras_batch_norm(getattr(ours, key)) for key in ours.network_keys}
+        if all(copy is None for copy in copies.values()):
             return None, None, None, None, None
         if reference_keras_bn:
             return make_pair(family, seed, _nets=lambda net: keras_batch_norm(net) or net)[1], None, None, None, None
-        swapped = {key: keras_batch_norm(getattr(ours, key)) or getattr(ours, key) for key in ours.network_keys}
+        swapped = {key: copy or getattr(ours, key) for key, copy in copies.items()}
         config = {**ours.get_config(), **{k: keras.saving.serialize_keras_object(v) for k, v in swapped.items()}}
         model = type(ours).from_config(config)
         for key, net in swapped.items():  # a config carries no weights

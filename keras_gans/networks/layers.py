@@ -226,7 +226,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
         # biased one (0 for a single value, where the corrected one is not
         # defined).
         count = tf.cast(tf.reduce_prod(tf.shape(inputs)[:3]), "float32")
-        variance = tf.where(count > 1.0, variance * ((count - 1.0) / tf.maximum(count, 1.0)), 0.0)
+        variance = tf.where(count > 1.0, variance * ((count - 1.0) / count), 0.0)
         mean, variance = tf.stop_gradient(mean), tf.stop_gradient(variance)
         momentum = self.momentum
         self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))

@@ -256,9 +256,10 @@ def test_weight_files_move_between_keras_and_fused_batch_norm_networks(tmp_path)
 
 
 def test_fused_batch_norm_passes_nan_on_in_traced_graphs_as_keras_does():
-    # In a traced graph oneDNN fuses the kernel with the ReLU after it, and
-    # that kernel maps NaN to 0: a diverged generator would give finite losses.
-    # The DCGAN generator's first block: dense, reshape, batch norm, ReLU, convolution.
+    # In a traced CPU graph, oneDNN's rewrite of the fused kernel with the
+    # layers after it turned NaN into 0: a diverged generator gave finite
+    # losses. The DCGAN generator's first block, where it did: dense,
+    # reshape, batch norm, ReLU, transposed convolution.
     layers = keras.layers
     inputs = keras.Input((16,))
     x = layers.Reshape((7, 7, 16))(layers.Dense(7 * 7 * 16, use_bias=False)(inputs))
